@@ -1,0 +1,134 @@
+"""The portable store: the same entry and token rules on any Django cache backend.
+
+Used for LocMem, Memcached, Django's own Redis backend, the database cache...
+The guarantees on correctness hold; those on cost do not: a hit takes one or
+two ``get_many`` calls, lock release is not atomic, and LocMem caches are local
+to one process (the system checks warn about that).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from django.core.cache import caches
+
+from .stores import HIT, MISS, PASS, VARY, ReadResult, Store
+
+
+def _seq_of(token: Any) -> int:
+    try:
+        return int(str(token).split("-", 1)[0])
+    except ValueError:
+        return 0
+
+
+class CacheStore(Store):
+    """Entries are dicts ``{"s": {tag: token}, "b": value}`` stored with ``cache.set``."""
+
+    @property
+    def _cache(self) -> Any:
+        # Some backends keep per-thread connections: ask the handler every time.
+        return caches[self.alias]
+
+    def _tag(self, tag: str) -> str:
+        return f"{self.prefix}:v:{tag}"
+
+    def _tokens(self, tags: Sequence[str]) -> dict[str, Any]:
+        found = self._cache.get_many([self._tag(t) for t in tags])
+        return {t: found.get(self._tag(t)) for t in tags}
+
+    def _ensure(self, tags: Sequence[str], current: dict[str, Any]) -> dict[str, Any]:
+        """Create missing tokens (add = SET NX), keeping whichever won a race."""
+        cache = self._cache
+        for tag in tags:
+            if current.get(tag) is None:
+                token = self.new_token()
+                added = cache.add(self._tag(tag), token, None)
+                current[tag] = token if added else cache.get(self._tag(tag))
+        return current
+
+    def _seq(self) -> int:
+        cache = self._cache
+        key = f"{self.prefix}:seq"
+        value = cache.get(key)
+        if value is None:
+            cache.add(key, self.now_seed(), None)
+            value = cache.get(key)
+        return int(value or 0)
+
+    def read(
+        self, key: str, tags: Sequence[str], *, lock_token: str | None, want_tags: bool
+    ) -> ReadResult:
+        cache = self._cache
+        ekey = f"{self.prefix}:e:{key}"
+        found = cache.get_many([ekey, *(self._tag(t) for t in tags)])
+        entry = found.get(ekey)
+        if entry is not None:
+            if "v" in entry:
+                return ReadResult(VARY, tuple(entry["v"].split("\n")))
+            if "x" in entry:
+                return ReadResult(PASS)
+            stamp = entry["s"]
+            current = {t: found.get(self._tag(t)) for t in tags}
+            current.update(self._tokens([t for t in stamp if t not in current]))
+            if all(current[t] == token for t, token in stamp.items()):
+                return ReadResult(HIT, entry["b"], tuple(stamp) if want_tags else ())
+        seq = self._seq()
+        locked = bool(lock_token) and cache.add(
+            f"{self.prefix}:l:{key}", lock_token, self._lock_timeout()
+        )
+        current = self._ensure(tags, {t: found.get(self._tag(t)) for t in tags})
+        return ReadResult(MISS, locked=locked, seq=seq, tokens=tuple(current[t] for t in tags))
+
+    def write(
+        self,
+        key: str,
+        value: Any,
+        *,
+        stamp: Sequence[tuple[str, Any]],
+        dynamic: Sequence[str],
+        seq: int,
+        ttl: float | None,
+        lock_token: str | None,
+    ) -> bool:
+        current = self._tokens(dynamic)
+        fresh = all(_seq_of(token) <= seq for token in current.values() if token is not None)
+        current = self._ensure(dynamic, current)
+        if fresh:
+            entry = {"s": {**dict(stamp), **current}, "b": value}
+            self._cache.set(f"{self.prefix}:e:{key}", entry, ttl)
+        if lock_token:
+            self.release(key, lock_token)
+        return fresh
+
+    def mark(self, key: str, field: str, value: str, ttl: float | None, lock_token: str | None):
+        self._cache.set(f"{self.prefix}:e:{key}", {field: value}, ttl)
+        if lock_token:
+            self.release(key, lock_token)
+
+    def release(self, key: str, lock_token: str) -> None:
+        cache = self._cache
+        lock = f"{self.prefix}:l:{key}"
+        if cache.get(lock) == lock_token:
+            cache.delete(lock)
+
+    def bump(self, tags: Sequence[str]) -> None:
+        if not tags:
+            return
+        cache = self._cache
+        key = f"{self.prefix}:seq"
+        cache.add(key, self.now_seed(), None)
+        try:
+            seq = cache.incr(key)
+        except ValueError:  # evicted between add and incr
+            cache.add(key, self.now_seed(), None)
+            seq = cache.incr(key)
+        token = f"{seq}-{secrets.token_hex(8)}"
+        cache.set_many({self._tag(t): token for t in dict.fromkeys(tags)}, None)
+
+    def _lock_timeout(self) -> float:
+        from .conf import get_settings
+
+        return get_settings().LOCK_TIMEOUT

@@ -1,0 +1,98 @@
+"""Read an entry or take the right to compute it, then store what was computed.
+
+The sequence for every kind of entry (page, fragment, function result):
+
+1. ``lookup()``: one round trip returns a valid entry, or, on a miss, the
+   current tokens of the static tags, the invalidation counter and the
+   per-entry lock. Processes that did not get the lock poll for the winner's
+   result for up to ``LOCK_WAIT`` seconds (single flight).
+2. ``Fill.run()``: the computation runs inside a dependency frame, stamped with
+   the tokens read *before* it started.
+3. ``Fill.save()``: one round trip stores the entry unless a dependency
+   discovered during the computation was invalidated after it started.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from .conf import get_settings
+from .context import active, computing, record
+from .stores import MISS, ReadResult, Store
+
+T = TypeVar("T")
+
+
+def ttl_with_jitter(timeout: float | None) -> float | None:
+    """Spread expiries by +-``JITTER`` so entries filled together expire apart."""
+    if timeout is None:
+        return None
+    jitter = get_settings().JITTER
+    return timeout * (1 + random.uniform(-jitter, jitter)) if jitter else timeout
+
+
+class Fill:
+    """The right (or the duty) to compute one missing entry."""
+
+    def __init__(self, store: Store, key: str, tags: Sequence[str], found: ReadResult, lock: str):
+        self.store = store
+        self.key = key
+        self.stamp = list(zip(tags, found.tokens, strict=True))
+        self.static = set(tags)
+        self.seq = found.seq
+        self.lock = lock if found.locked else None
+        self.discovered: list[str] = []
+
+    def run(self, compute: Callable[[], T]) -> T:
+        """Run ``compute`` collecting the dependencies it discovers."""
+        with computing() as frame:
+            try:
+                return compute()
+            finally:
+                self.discovered = [t for t in frame.tags if t not in self.static]
+                # Discovered tags already reached enclosing frames; add our static ones.
+                record(self.static)
+
+    def save(self, key: str, value: Any, timeout: float | None) -> bool:
+        """Store ``value`` under ``key`` (normally ``self.key``); free the lock."""
+        return self.store.write(
+            key,
+            value,
+            stamp=self.stamp,
+            dynamic=self.discovered,
+            seq=self.seq,
+            ttl=ttl_with_jitter(timeout),
+            lock_token=self.lock if key == self.key else None,
+        )
+
+    def mark(self, field: str, value: str, ttl: float | None) -> None:
+        """Turn ``self.key`` into a Vary manifest or a pass marker; free the lock."""
+        self.store.mark(self.key, field, value, ttl, self.lock)
+        self.lock = None
+
+    def release(self) -> None:
+        if self.lock:
+            self.store.release(self.key, self.lock)
+            self.lock = None
+
+
+def lookup(store: Store, key: str, tags: Sequence[str]) -> tuple[ReadResult, Fill | None]:
+    """Return ``(result, None)`` for a hit, Vary manifest or pass; else a :class:`Fill`."""
+    conf = get_settings()
+    lock = secrets.token_hex(8)
+    want_tags = active()
+    found = store.read(key, tags, lock_token=lock, want_tags=want_tags)
+    if found.state == MISS and not found.locked and conf.LOCK_WAIT:
+        deadline = time.monotonic() + conf.LOCK_WAIT
+        while found.state == MISS and not found.locked and time.monotonic() < deadline:
+            time.sleep(conf.LOCK_POLL * random.uniform(0.5, 1.5))
+            found = store.read(key, tags, lock_token=lock, want_tags=want_tags)
+    if found.state != MISS:
+        if want_tags and found.tags:
+            record(found.tags)
+        return found, None
+    return found, Fill(store, key, tags, found, lock)

@@ -1,0 +1,141 @@
+"""HTTP rules for page caching: which requests and responses, and their keys.
+
+Modelled on ``django.utils.cache`` but decided per response: the decorator sees
+the response before Django's session, CSRF and message middleware add their
+cookies and ``Vary: Cookie``, so it checks what those will do instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone, translation
+
+cc_delim_re = re.compile(r"\s*,\s*")  # Django 6.1 dropped django.utils.cache.cc_delim_re
+_UNCACHEABLE_DIRECTIVES = frozenset({"private", "no-store", "no-cache"})
+
+
+def _digest(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+class Visitor:
+    """Who is asking, as far as the cache is concerned.
+
+    ``part`` is ``""`` for anonymous visitors, ``"u<pk>"`` for authenticated ones
+    when ``CACHE_AUTHENTICATED`` is on, and ``None`` when the cache must be
+    bypassed. Checking the user may read the session; that read is hidden while
+    the view runs so that ``finish()`` can tell whether the *view* used the session.
+    """
+
+    __slots__ = ("part", "session", "checked_session")
+
+    def __init__(self, request: HttpRequest, cache_authenticated: bool) -> None:
+        self.session = getattr(request, "session", None)
+        before = getattr(self.session, "accessed", False)
+        user = getattr(request, "user", None)
+        authenticated = bool(user is not None and user.is_authenticated)
+        self.checked_session = bool(getattr(self.session, "accessed", False)) and not before
+        if self.checked_session:
+            self.session.accessed = before
+        if not authenticated:
+            self.part: str | None = ""
+        elif cache_authenticated:
+            self.part = f"u{user.pk}"
+        else:
+            self.part = None
+
+    def finish(self) -> bool:
+        """Whether the view read or wrote the session; restores Django's flag.
+
+        Call once, after the view ran or a hit was found, so SessionMiddleware
+        still adds ``Vary: Cookie`` exactly as it would without this app.
+        """
+        if self.session is None:
+            return False
+        used = bool(self.session.accessed or self.session.modified)
+        if self.checked_session:
+            self.session.accessed = True
+        return used
+
+
+def page_key(request: HttpRequest, visitor: str, key_prefix: str, deps_id: str) -> str:
+    """Key of a page: scheme, host, path, query sorted by name, language, zone, visitor."""
+    # Sorted by name only: a stable sort keeps the order of repeated parameters.
+    pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    query = sorted(pairs, key=lambda pair: pair[0])
+    parts = [request.scheme or "", request.get_host(), request.path, repr(query), visitor]
+    if settings.USE_I18N:
+        parts.append(translation.get_language() or "")
+    if settings.USE_TZ:
+        parts.append(timezone.get_current_timezone_name())
+    return f"page:{key_prefix}:{deps_id}:{_digest(chr(0).join(parts))}"
+
+
+def variant_key(request: HttpRequest, base: str, headers: tuple[str, ...]) -> str:
+    """Key of one variant of a page whose response varies on ``headers``."""
+    values = []
+    for header in headers:
+        name = header.upper().replace("-", "_")
+        if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = "HTTP_" + name
+        values.append(request.META.get(name, ""))
+    return f"{base}:{_digest(chr(0).join(values))}"
+
+
+def vary_headers(response: HttpResponseBase) -> tuple[str, ...]:
+    """The response's ``Vary`` header names, lower-cased and sorted."""
+    if not response.has_header("Vary"):
+        return ()
+    return tuple(sorted({h.strip().lower() for h in cc_delim_re.split(response["Vary"]) if h}))
+
+
+def refusal(
+    request: HttpRequest,
+    response: HttpResponseBase,
+    session_used: bool,
+    cacheable_status: frozenset[int],
+) -> str | None:
+    """Why this response must not be stored (``None`` when it may be)."""
+    if response.streaming:
+        return "streaming response"
+    if response.status_code not in cacheable_status:
+        return f"status {response.status_code}"
+    if response.cookies:
+        return "sets a cookie"
+    if response.has_header("Cache-Control"):
+        directives = {
+            d.split("=", 1)[0].strip().lower() for d in cc_delim_re.split(response["Cache-Control"])
+        }
+        if directives & _UNCACHEABLE_DIRECTIVES:
+            return "Cache-Control forbids it"
+    if "*" in vary_headers(response):
+        return "Vary: *"
+    if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
+        return "holds the visitor's CSRF token"
+    if session_used:
+        return "depends on the visitor's session"
+    messages = getattr(request, "_messages", None)
+    if messages is not None and getattr(messages, "used", False) and len(messages):
+        return "shows the visitor's messages"
+    return None
+
+
+def freeze(response: HttpResponse) -> tuple[int, list[tuple[str, str]], bytes, float]:
+    """What is stored of a response: status, headers, body and when it was made."""
+    headers = [(k, v) for k, v in response.items() if k.lower() != "age"]
+    return (response.status_code, headers, response.content, time.time())
+
+
+def thaw(frozen: tuple[Any, ...]) -> HttpResponse:
+    """Rebuild a response from :func:`freeze` output, with its ``Age``."""
+    status, headers, content, created = frozen
+    response = HttpResponse(content, status=status, headers=dict(headers))
+    response["Age"] = str(max(0, int(time.time() - created)))
+    return response

@@ -1,0 +1,141 @@
+"""Serve one view through the cache: the work behind ``cache_page``."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase
+
+from . import http
+from .breaker import breaker
+from .conf import get_settings
+from .engine import Fill, lookup
+from .invalidation import pending_ok, use_alias
+from .stores import HIT, PASS, VARY, get_store
+from .tags import GLOBAL, Dependency, dependency_models, read_tags
+from .tracking import track
+
+logger = logging.getLogger("django_smartcache")
+
+HIT_, MISS_, BYPASS_ = "HIT", "MISS", "BYPASS"
+
+
+class PageCache:
+    """Caching state of one decorated view."""
+
+    def __init__(
+        self,
+        view: Callable[..., HttpResponseBase],
+        timeout: float | None,
+        depends_on: Sequence[Dependency],
+        alias: str | None,
+        key_prefix: str | None,
+    ) -> None:
+        self.view = view
+        self.timeout = timeout
+        self.depends_on = tuple(depends_on)
+        self.alias = alias
+        self.key_prefix = key_prefix or ""
+        self._tags: list[str] | None = None
+        self._deps_id = ""
+        read_tags(self.depends_on)  # TypeError for a bad dependency, at import time
+        use_alias(alias)
+
+    def tags(self) -> list[str]:
+        """Static tags, resolved on first use (app registry ready by then)."""
+        if self._tags is None:
+            tags = sorted({GLOBAL, *read_tags(self.depends_on)})
+            track(dependency_models(self.depends_on))
+            self._deps_id = hashlib.md5(" ".join(tags).encode(), usedforsecurity=False).hexdigest()[
+                :8
+            ]
+            self._tags = tags
+        return self._tags
+
+    def serve(self, request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponseBase:
+        conf = get_settings()
+        if not conf.ENABLED or request.method not in ("GET", "HEAD"):
+            return self._bypass(request, args, kwargs, conf.HEADER)
+        visitor = http.Visitor(request, conf.CACHE_AUTHENTICATED)
+        alias = self.alias or conf.CACHE_ALIAS
+        guard = breaker(alias)
+        if visitor.part is None or not guard.allow() or not pending_ok(alias):
+            visitor.finish()
+            return self._bypass(request, args, kwargs, conf.HEADER)
+        store = get_store(alias)
+        tags = self.tags()
+        try:
+            base = http.page_key(request, visitor.part, self.key_prefix, self._deps_id)
+            key = base
+            found, fill = lookup(store, key, tags)
+            if found.state == VARY:
+                key = http.variant_key(request, base, found.value)
+                found, fill = lookup(store, key, tags)
+        except Exception as exc:
+            guard.failed(exc, "reading")
+            visitor.finish()
+            return self._bypass(request, args, kwargs, conf.HEADER)
+        guard.succeeded()
+        if found.state == HIT:
+            visitor.finish()
+            return self._label(http.thaw(found.value), HIT_, conf.HEADER)
+        if found.state == PASS or fill is None:
+            visitor.finish()
+            return self._bypass(request, args, kwargs, conf.HEADER)
+        return self._fill(request, args, kwargs, visitor, fill, base, key)
+
+    def _fill(self, request, args, kwargs, visitor, fill: Fill, base: str, key: str):
+        conf = get_settings()
+        try:
+            response = fill.run(lambda: self.view(request, *args, **kwargs))
+        except BaseException:
+            visitor.finish()
+            self._safely(fill.release, fill)
+            raise
+        session_used = visitor.finish()
+        if request.method == "HEAD":
+            self._safely(fill.release, fill)  # a HEAD body may be cut short; never store it
+            return self._label(response, MISS_, conf.HEADER)
+        refusal = http.refusal(request, response, session_used, conf.CACHEABLE_STATUS)
+        if refusal is not None or self.timeout == 0:
+            logger.debug("Not caching %s: %s", request.path, refusal or "timeout 0")
+            self._safely(lambda: fill.mark("x", refusal or "timeout 0", conf.PASS_TTL), fill)
+            return self._label(response, MISS_, conf.HEADER)
+        timeout = conf.TIMEOUT if self.timeout is None else self.timeout
+        frozen = http.freeze(response)
+        vary = http.vary_headers(response)
+
+        def store() -> None:
+            if not vary:
+                fill.save(key, frozen, timeout)
+                return
+            variant = http.variant_key(request, base, vary)
+            if variant != key:  # the manifest at ``base`` is missing or out of date
+                base_lock = fill.lock if fill.key == base else None
+                fill.store.mark(base, "v", "\n".join(vary), timeout, base_lock)
+                if base_lock:
+                    fill.lock = None
+            fill.save(variant, frozen, timeout)
+            if fill.key != variant:
+                fill.release()
+
+        self._safely(store, fill)
+        return self._label(response, MISS_, conf.HEADER)
+
+    def _safely(self, action: Callable[[], Any], fill: Fill) -> None:
+        try:
+            action()
+        except Exception as exc:
+            breaker(fill.store.alias).failed(exc, "storing")
+
+    def _bypass(self, request, args, kwargs, header: str | None) -> HttpResponseBase:
+        return self._label(self.view(request, *args, **kwargs), BYPASS_, header)
+
+    @staticmethod
+    def _label(response: HttpResponseBase, status: str, header: str | None) -> HttpResponseBase:
+        if header:
+            response[header] = status
+        return response

@@ -1,0 +1,139 @@
+"""The django-redis store: every operation is one Lua script call, one round trip.
+
+Keys still go through the cache's ``make_key`` (so ``KEY_PREFIX``, ``VERSION``
+and ``KEY_FUNCTION`` apply) and payloads through its serializer and compressor.
+Only the raw client is used, for the scripts; Sentinel and replication setups
+keep working because django-redis hands out the client.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from typing import Any
+
+from . import scripts
+from .stores import HIT, MISS, PASS, VARY, ReadResult, Store
+
+
+def supports(cache: Any) -> bool:
+    """Whether ``cache`` is django-redis with a client we can script against."""
+    try:
+        from django_redis.cache import RedisCache
+    except ImportError:  # pragma: no cover - django-redis is a dependency
+        return False
+    if not isinstance(cache, RedisCache):
+        return False
+    client = cache.client
+    if not hasattr(client, "get_client") or type(client).__name__ == "ShardClient":
+        return False
+    probe = client.make_key("sc-probe")
+    return str(client.make_key("")) + "sc-probe" == str(probe)
+
+
+class RedisStore(Store):
+    """Entries as Redis hashes validated server-side against their tokens."""
+
+    def __init__(self, alias: str, cache: Any, prefix: str) -> None:
+        super().__init__(alias, cache, prefix)
+        client = cache.client
+        self._client = client
+        self._make_key = client.make_key
+        self._encode = client.encode
+        self._decode = client.decode
+        self.tag_prefix = str(client.make_key(f"{prefix}:v:"))
+        self.seq_key = str(client.make_key(f"{prefix}:seq"))
+        self._scripts: dict[str, Any] = {}
+
+    def _script(self, name: str):
+        # register_script is bound to a client; django-redis may replace clients.
+        conn = self._client.get_client(write=True)
+        found = self._scripts.get(name)
+        if found is None or found.registered_client is not conn:
+            found = conn.register_script(getattr(scripts, name))
+            self._scripts[name] = found
+        return found
+
+    def entry_key(self, key: str) -> str:
+        return str(self._make_key(f"{self.prefix}:e:{key}"))
+
+    def lock_key(self, key: str) -> str:
+        return str(self._make_key(f"{self.prefix}:l:{key}"))
+
+    def read(
+        self, key: str, tags: Sequence[str], *, lock_token: str | None, want_tags: bool
+    ) -> ReadResult:
+        keys = [self.entry_key(key), self.lock_key(key), self.seq_key]
+        keys.extend(self.tag_prefix + tag for tag in tags)
+        args = [
+            self.tag_prefix,
+            lock_token or "",
+            self._lock_ms(),
+            self.now_seed(),
+            self.new_token(),
+            "1" if want_tags else "0",
+        ]
+        out = self._script("READ")(keys=keys, args=args)
+        state = out[0]
+        if state == 1:
+            stamp = tuple(out[2].decode().split("\n")[::2]) if len(out) > 2 else ()
+            return ReadResult(HIT, self._decode(out[1]), stamp)
+        if state == 2:
+            return ReadResult(VARY, tuple(out[1].decode().split("\n")))
+        if state == 3:
+            return ReadResult(PASS)
+        return ReadResult(MISS, locked=out[1] == 1, seq=int(out[2]), tokens=tuple(out[3:]))
+
+    def write(
+        self,
+        key: str,
+        value: Any,
+        *,
+        stamp: Sequence[tuple[str, Any]],
+        dynamic: Sequence[str],
+        seq: int,
+        ttl: float | None,
+        lock_token: str | None,
+    ) -> bool:
+        static = "\n".join(f"{tag}\n{_text(token)}" for tag, token in stamp)
+        args = [
+            self.tag_prefix,
+            seq,
+            static,
+            self._encode(value, allow_int=False),
+            _ms(ttl),
+            lock_token or "",
+            self.new_token(),
+            *dynamic,
+        ]
+        keys = [self.entry_key(key), self.lock_key(key)]
+        return self._script("STORE")(keys=keys, args=args) == 1
+
+    def mark(self, key: str, field: str, value: str, ttl: float | None, lock_token: str | None):
+        keys = [self.entry_key(key), self.lock_key(key)]
+        self._script("MARK")(keys=keys, args=[field, value, _ms(ttl), lock_token or ""])
+
+    def release(self, key: str, lock_token: str) -> None:
+        self._script("RELEASE")(keys=[self.lock_key(key)], args=[lock_token])
+
+    def bump(self, tags: Sequence[str]) -> None:
+        if not tags:
+            return
+        keys = [self.seq_key, *(self.tag_prefix + tag for tag in dict.fromkeys(tags))]
+        self._script("BUMP")(keys=keys, args=[secrets.token_hex(8), self.now_seed()])
+
+    def _lock_ms(self) -> int:
+        from .conf import get_settings
+
+        return max(1, int(get_settings().LOCK_TIMEOUT * 1000))
+
+
+def _ms(ttl: float | None) -> int:
+    """Milliseconds for PEXPIRE; 0 means no expiry."""
+    if ttl is None:
+        return 0
+    return max(1, int(ttl * 1000))
+
+
+def _text(token: Any) -> str:
+    return token.decode() if isinstance(token, bytes) else str(token)

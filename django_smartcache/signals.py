@@ -1,0 +1,47 @@
+"""Model signal receivers: committed saves, deletes and m2m changes bump tags."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+from .invalidation import bump_on_commit
+from .tags import model_bump_tags, row_bump_tags
+from .tracking import is_tracked
+
+UID = "django_smartcache"
+
+
+def _row_changed(sender: Any, instance: Any, using: str | None = None, **kwargs: Any) -> None:
+    if is_tracked(sender) and instance.pk is not None:
+        bump_on_commit(row_bump_tags(sender, [instance.pk]), using)
+
+
+def _m2m_changed(
+    sender: Any,
+    instance: Any,
+    action: str,
+    model: Any,
+    pk_set: set | None,
+    using: str | None = None,
+    **kwargs: Any,
+) -> None:
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    tags: list[str] = []
+    if is_tracked(type(instance)):
+        tags += row_bump_tags(type(instance), [instance.pk])
+    if is_tracked(model):
+        # A clear does not say which rows lost the relation: purge the model.
+        tags += row_bump_tags(model, pk_set) if pk_set is not None else model_bump_tags(model)
+    if is_tracked(sender):
+        tags += model_bump_tags(sender)
+    bump_on_commit(tags, using)
+
+
+def connect() -> None:
+    """Connect the receivers for every model (filtered by ``is_tracked``)."""
+    post_save.connect(_row_changed, dispatch_uid=f"{UID}.post_save")
+    post_delete.connect(_row_changed, dispatch_uid=f"{UID}.post_delete")
+    m2m_changed.connect(_m2m_changed, dispatch_uid=f"{UID}.m2m_changed")

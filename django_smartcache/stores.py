@@ -1,0 +1,108 @@
+"""Where entries and version tokens live: one store per cache alias.
+
+``get_store()`` picks :class:`~django_smartcache.redis_store.RedisStore` for
+django-redis caches (one round trip per operation, atomic scripts) and
+:class:`~django_smartcache.cache_store.CacheStore` for any other Django cache
+(same semantics through the portable cache API, with more round trips and
+without atomic lock release).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+from django.core.cache import caches
+
+from .conf import get_settings
+
+HIT, VARY, PASS, MISS = "hit", "vary", "pass", "miss"
+
+
+class ReadResult(NamedTuple):
+    """What a read found; ``tokens`` line up with the static tags asked for."""
+
+    state: str
+    value: Any = None
+    tags: tuple[str, ...] = ()
+    locked: bool = False
+    seq: int = 0
+    tokens: tuple[Any, ...] = ()
+
+
+class Store:
+    """The operations the engine needs; subclasses implement them for a backend."""
+
+    def __init__(self, alias: str, cache: Any, prefix: str) -> None:
+        self.alias = alias
+        self.cache = cache
+        self.prefix = prefix
+
+    def read(
+        self, key: str, tags: Sequence[str], *, lock_token: str | None, want_tags: bool
+    ) -> ReadResult:
+        raise NotImplementedError
+
+    def write(
+        self,
+        key: str,
+        value: Any,
+        *,
+        stamp: Sequence[tuple[str, Any]],
+        dynamic: Sequence[str],
+        seq: int,
+        ttl: float | None,
+        lock_token: str | None,
+    ) -> bool:
+        """Store ``value`` unless a dynamic tag was bumped after ``seq``; free the lock."""
+        raise NotImplementedError
+
+    def mark(self, key: str, field: str, value: str, ttl: float | None, lock_token: str | None):
+        """Replace the entry by a Vary manifest (``"v"``) or a pass marker (``"x"``)."""
+        raise NotImplementedError
+
+    def release(self, key: str, lock_token: str) -> None:
+        raise NotImplementedError
+
+    def bump(self, tags: Sequence[str]) -> None:
+        """Give every tag a new token (one atomic step where the backend allows)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def new_token() -> str:
+        return "0-" + secrets.token_hex(8)
+
+    @staticmethod
+    def now_seed() -> int:
+        """Seed for a missing counter: above any value a lost counter could have had."""
+        return time.time_ns() // 1000
+
+
+_stores: dict[tuple[str, str], Store] = {}
+
+
+def get_store(alias: str | None = None) -> Store:
+    """The store for ``alias`` (default: ``SMARTCACHE["CACHE_ALIAS"]``)."""
+    conf = get_settings()
+    alias = alias or conf.CACHE_ALIAS
+    found = _stores.get((alias, conf.KEY_PREFIX))
+    if found is None:
+        found = _make_store(alias, caches[alias], conf.KEY_PREFIX)
+        _stores[(alias, conf.KEY_PREFIX)] = found
+    return found
+
+
+def _make_store(alias: str, cache: Any, prefix: str) -> Store:
+    from .cache_store import CacheStore
+    from .redis_store import RedisStore, supports
+
+    if supports(cache):
+        return RedisStore(alias, cache, prefix)
+    return CacheStore(alias, cache, prefix)
+
+
+def reset() -> None:
+    """Forget stores (settings changed)."""
+    _stores.clear()

@@ -1,0 +1,139 @@
+"""Turn dependencies (models, rows, tag strings) into version tag names.
+
+Tag names are short strings without whitespace:
+
+* ``m:<app_label.model>``: any change to the model (entries that depend on the model);
+* ``p:<app_label.model>``: a model-wide purge; every row-level entry also carries it;
+* ``r:<app_label.model>:<pk>``: one row;
+* ``t:<custom>``: a custom tag (hashed when it holds characters unsafe in a key);
+* ``g``: the global tag that ``invalidate_all()`` bumps; every entry carries it.
+
+Reading and invalidating map the same dependency to different tags, so that a
+row change invalidates that row's entries and model-level entries but not the
+entries of other rows, while ``invalidate(Model)`` reaches them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.apps import apps
+from django.db import models
+
+GLOBAL = "g"
+_SAFE = re.compile(r"^[\w.:/@+=-]{1,120}$")
+
+Dependency = Any  # a model class, a model instance, or a string
+
+
+def _label(model: type[models.Model]) -> str:
+    return model._meta.concrete_model._meta.label_lower
+
+
+def model_tag(model: type[models.Model]) -> str:
+    return f"m:{_label(model)}"
+
+
+def purge_tag(model: type[models.Model]) -> str:
+    return f"p:{_label(model)}"
+
+
+def row_tag(model: type[models.Model], pk: Any) -> str:
+    return f"r:{_label(model)}:{pk}"
+
+
+def custom_tag(name: str) -> str:
+    if _SAFE.match(name):
+        return f"t:{name}"
+    return "t:#" + hashlib.sha1(name.encode()).hexdigest()
+
+
+def _model_from_string(value: str) -> type[models.Model] | None:
+    """``"app_label.ModelName"`` names a model when the app is installed."""
+    app_label, dot, model_name = value.partition(".")
+    if not dot or not model_name or "." in model_name:
+        return None
+    try:
+        config = apps.get_app_config(app_label)
+    except LookupError:
+        return None
+    try:
+        return config.get_model(model_name)
+    except LookupError:
+        raise ValueError(
+            f"Dependency {value!r} names app {app_label!r}, which has no model {model_name!r}."
+        ) from None
+
+
+def _classify(dep: Dependency) -> tuple[str, Any]:
+    """Return ``("model", cls)``, ``("row", instance)`` or ``("tag", name)``."""
+    if isinstance(dep, type) and issubclass(dep, models.Model):
+        return "model", dep
+    if isinstance(dep, models.Model):
+        if dep.pk is None:
+            raise TypeError(f"Dependency {dep!r} is an unsaved {type(dep).__name__}: it has no pk.")
+        return "row", dep
+    if isinstance(dep, str) and dep:
+        model = _model_from_string(dep)
+        return ("model", model) if model is not None else ("tag", dep)
+    raise TypeError(
+        f"Dependency {dep!r} is not a model class, a model instance, an "
+        f'"app_label.ModelName" string or a non-empty tag string.'
+    )
+
+
+def read_tags(deps: Iterable[Dependency]) -> list[str]:
+    """Tags an entry built from ``deps`` is stamped with (without the global tag)."""
+    out: list[str] = []
+    for dep in deps:
+        kind, value = _classify(dep)
+        if kind == "model":
+            out.append(model_tag(value))
+        elif kind == "row":
+            out.append(row_tag(type(value), value.pk))
+            out.append(purge_tag(type(value)))
+        else:
+            out.append(custom_tag(value))
+    return out
+
+
+def bump_tags(deps: Iterable[Dependency]) -> list[str]:
+    """Tags to replace so that every entry depending on ``deps`` becomes stale."""
+    out: list[str] = []
+    for dep in deps:
+        kind, value = _classify(dep)
+        if kind == "model":
+            out.extend(model_bump_tags(value))
+        elif kind == "row":
+            out.extend(row_bump_tags(type(value), [value.pk]))
+        else:
+            out.append(custom_tag(value))
+    return out
+
+
+def model_bump_tags(model: type[models.Model]) -> list[str]:
+    """A model-wide change: model-level and row-level entries of it and its parents."""
+    chain = [model, *model._meta.get_parent_list()]
+    return [tag for m in chain for tag in (model_tag(m), purge_tag(m))]
+
+
+def row_bump_tags(model: type[models.Model], pks: Iterable[Any]) -> list[str]:
+    """Rows changed: their own entries and the model-level entries (parents too)."""
+    chain = [model, *model._meta.get_parent_list()]
+    pks = list(pks)
+    return [model_tag(m) for m in chain] + [row_tag(m, pk) for m in chain for pk in pks]
+
+
+def dependency_models(deps: Iterable[Dependency]) -> list[type[models.Model]]:
+    """The model classes that ``deps`` name (for tracking)."""
+    found = []
+    for dep in deps:
+        kind, value = _classify(dep)
+        if kind == "model":
+            found.append(value)
+        elif kind == "row":
+            found.append(type(value))
+    return found
