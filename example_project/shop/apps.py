@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ShopConfig(AppConfig):
+    name = "example_project.shop"
+    label = "shop"
+    verbose_name = "Shop"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,42 @@
+"""Small helpers shared by the test modules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from tests.testapp.models import Category, Product
+from tests.views import CALLS, PAUSE
+
+
+def status(response) -> str:
+    """The ``X-Smartcache`` header of a response."""
+    return response.get("X-Smartcache", "")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state():
+    """Reset view counters, the pause hook and per-process cache state."""
+    from django_smartcache import breaker, invalidation
+
+    CALLS.clear()
+    PAUSE.__init__()
+    breaker._breakers.clear()
+    invalidation._pending.clear()
+    yield
+    PAUSE.enabled = False
+    PAUSE.resume.set()
+
+
+@pytest.fixture
+def shop(db):
+    """Two categories' worth of products: laptop and phone."""
+    category = Category.objects.create(name="Computers", slug="computers")
+    laptop = Product.objects.create(
+        name="Laptop", slug="laptop", price=Decimal("999.00"), category=category
+    )
+    phone = Product.objects.create(
+        name="Phone", slug="phone", price=Decimal("499.00"), category=category
+    )
+    return {"category": category, "laptop": laptop, "phone": phone}

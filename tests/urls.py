@@ -1,0 +1,25 @@
+from django.contrib import admin
+from django.urls import path
+
+from tests import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("catalog/", views.catalog),
+    path("django/catalog/", views.django_catalog),
+    path("products/<slug:slug>/", views.product_detail),
+    path("home/", views.home),
+    path("plain/", views.plain),
+    path("status/<int:status>/", views.with_status),
+    path("csrf/", views.csrf_form),
+    path("cookie/", views.sets_cookie),
+    path("cache-control/<str:directive>/", views.cache_control),
+    path("vary/<str:header>/", views.vary),
+    path("streaming/", views.streaming),
+    path("session/", views.reads_session),
+    path("whoami/", views.whoami),
+    path("locmem/catalog/", views.locmem_catalog),
+    path("slow/", views.slow),
+    path("django/slow/", views.django_slow),
+    path("async/", views.async_view),
+]
