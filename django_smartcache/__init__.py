@@ -2,12 +2,15 @@
 
 Public API::
 
-    from django_smartcache import cache_page, depend_on, invalidate, invalidate_all
+    from django_smartcache import cache_page, cached, depend_on, get_cached
+    from django_smartcache import invalidate, invalidate_all
 """
 
 from .context import depend_on
 from .decorators import cache_page
+from .functions import cached
 from .invalidation import invalidate, invalidate_all
+from .writethrough import get_cached
 
-__all__ = ["cache_page", "depend_on", "invalidate", "invalidate_all"]
+__all__ = ["cache_page", "cached", "depend_on", "get_cached", "invalidate", "invalidate_all"]
 __version__ = "0.1.0"

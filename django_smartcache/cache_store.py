@@ -114,6 +114,9 @@ class CacheStore(Store):
         if cache.get(lock) == lock_token:
             cache.delete(lock)
 
+    def delete(self, key: str) -> None:
+        self._cache.delete(f"{self.prefix}:e:{key}")
+
     def bump(self, tags: Sequence[str]) -> None:
         if not tags:
             return

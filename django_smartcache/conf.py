@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "UNTRACKED_APPS": ("admin", "contenttypes", "sessions", "migrations"),
     "ERROR_BACKOFF": 1.0,
     "ERROR_BACKOFF_MAX": 30.0,
+    "WRITE_THROUGH": (),
 }
 
 _number = (int, float)
@@ -75,6 +76,10 @@ _RULES: dict[str, tuple[Any, str]] = {
         lambda v: isinstance(v, (list, tuple, set)) and all(isinstance(a, str) for a in v),
         "a list of app labels",
     ),
+    "WRITE_THROUGH": (
+        lambda v: isinstance(v, (list, tuple, set)) and all(isinstance(m, str) for m in v),
+        'a list of "app_label.ModelName" strings',
+    ),
     "ERROR_BACKOFF": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
     "ERROR_BACKOFF_MAX": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
 }
@@ -116,6 +121,7 @@ class SmartcacheSettings:
     UNTRACKED_APPS: frozenset[str]
     ERROR_BACKOFF: float
     ERROR_BACKOFF_MAX: float
+    WRITE_THROUGH: frozenset[str]
 
 
 _current: SmartcacheSettings | None = None
@@ -132,6 +138,7 @@ def get_settings() -> SmartcacheSettings:
         merged = {**DEFAULTS, **raw}
         merged["CACHEABLE_STATUS"] = frozenset(merged["CACHEABLE_STATUS"])
         merged["UNTRACKED_APPS"] = frozenset(merged["UNTRACKED_APPS"])
+        merged["WRITE_THROUGH"] = frozenset(m.lower() for m in merged["WRITE_THROUGH"])
         _current = SmartcacheSettings(**merged)
     return _current
 

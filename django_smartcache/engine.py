@@ -80,13 +80,19 @@ class Fill:
             self.lock = None
 
 
-def lookup(store: Store, key: str, tags: Sequence[str]) -> tuple[ReadResult, Fill | None]:
-    """Return ``(result, None)`` for a hit, Vary manifest or pass; else a :class:`Fill`."""
+def lookup(
+    store: Store, key: str, tags: Sequence[str], *, wait: bool = True
+) -> tuple[ReadResult, Fill | None]:
+    """Return ``(result, None)`` for a hit, Vary manifest or pass; else a :class:`Fill`.
+
+    With ``wait``, a process that did not get the lock polls for the winner's
+    result up to ``LOCK_WAIT`` seconds before computing itself.
+    """
     conf = get_settings()
     lock = secrets.token_hex(8)
     want_tags = active()
     found = store.read(key, tags, lock_token=lock, want_tags=want_tags)
-    if found.state == MISS and not found.locked and conf.LOCK_WAIT:
+    if wait and found.state == MISS and not found.locked and conf.LOCK_WAIT:
         deadline = time.monotonic() + conf.LOCK_WAIT
         while found.state == MISS and not found.locked and time.monotonic() < deadline:
             time.sleep(conf.LOCK_POLL * random.uniform(0.5, 1.5))

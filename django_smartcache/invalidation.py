@@ -39,24 +39,28 @@ def _aliases() -> list[str]:
 def bump(tags: Iterable[str]) -> None:
     """Bump ``tags`` now in every cache this process stores entries in."""
     tags = list(tags)
-    for alias in _aliases():
-        _bump_alias(alias, tags)
+    landed = [_bump_alias(alias, tags) for alias in _aliases()]
+    if tags and all(landed):
+        from .writethrough import refresh
+
+        refresh(tags)
 
 
-def _bump_alias(alias: str, tags: Iterable[str]) -> None:
+def _bump_alias(alias: str, tags: Iterable[str]) -> bool:
     with _lock:
         todo = _pending.pop(alias, set())
     todo.update(tags)
     if not todo:
-        return
+        return True
     try:
         get_store(alias).bump(sorted(todo))
     except Exception as exc:
         with _lock:
             _pending.setdefault(alias, set()).update(todo)
         breaker(alias).failed(exc, "invalidating")
-    else:
-        breaker(alias).succeeded()
+        return False
+    breaker(alias).succeeded()
+    return True
 
 
 def pending_ok(alias: str) -> bool:

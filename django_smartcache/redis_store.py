@@ -116,6 +116,9 @@ class RedisStore(Store):
     def release(self, key: str, lock_token: str) -> None:
         self._script("RELEASE")(keys=[self.lock_key(key)], args=[lock_token])
 
+    def delete(self, key: str) -> None:
+        self._client.get_client(write=True).delete(self.entry_key(key))
+
     def bump(self, tags: Sequence[str]) -> None:
         if not tags:
             return

@@ -66,6 +66,10 @@ class Store:
     def release(self, key: str, lock_token: str) -> None:
         raise NotImplementedError
 
+    def delete(self, key: str) -> None:
+        """Drop one entry."""
+        raise NotImplementedError
+
     def bump(self, tags: Sequence[str]) -> None:
         """Give every tag a new token (one atomic step where the backend allows)."""
         raise NotImplementedError

@@ -1,0 +1,179 @@
+"""``cached``: cache-aside for functions (queries, API payloads) on the versioned engine."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import inspect
+import pickle
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from django.db import models
+
+from .breaker import breaker
+from .conf import get_settings
+from .engine import lookup
+from .invalidation import bump, pending_ok, use_alias
+from .stores import HIT, get_store
+from .tags import GLOBAL, Dependency, custom_tag, dependency_models, read_tags
+from .tracking import track
+
+T = TypeVar("T")
+
+
+def _normalize(value: Any) -> Any:
+    """A stable, picklable stand-in for one argument (rows by label and pk)."""
+    if isinstance(value, models.QuerySet):
+        raise TypeError(
+            "A QuerySet cannot be part of a cache key; evaluate it first, e.g. list(queryset)."
+        )
+    if isinstance(value, models.Model):
+        return ("<row>", value._meta.label_lower, value.pk)
+    if isinstance(value, (list, tuple)):
+        return (type(value).__name__, tuple(_normalize(v) for v in value))
+    if isinstance(value, (set, frozenset)):
+        return ("<set>", tuple(sorted((_normalize(v) for v in value), key=repr)))
+    if isinstance(value, dict):
+        items = sorted(((repr(k), _normalize(v)) for k, v in value.items()), key=lambda i: i[0])
+        return ("<dict>", tuple(items))
+    return value
+
+
+def args_digest(args: tuple, kwargs: dict) -> str:
+    """Hash of the arguments; ``TypeError`` when one cannot be part of a key."""
+    normalized = (_normalize(args), _normalize(kwargs))
+    try:
+        data = pickle.dumps(normalized, protocol=4)
+    except Exception as exc:
+        raise TypeError(
+            f"Cannot build a cache key from the arguments {args!r} {kwargs!r}: {exc}. "
+            "Pass picklable arguments, or give cached() a key= function."
+        ) from exc
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+def cache_aside(
+    alias: str | None,
+    key: str,
+    tags: Sequence[str],
+    compute: Callable[[], T],
+    timeout: float | None,
+    *,
+    wait: bool = True,
+) -> T:
+    """Return the valid entry under ``key`` or compute, stamp and store it.
+
+    Cache errors never propagate: the value is computed uncached and the
+    breaker backs off. Results that cannot be pickled raise ``TypeError``.
+    """
+    conf = get_settings()
+    alias = alias or conf.CACHE_ALIAS
+    guard = breaker(alias)
+    if not conf.ENABLED or not guard.allow() or not pending_ok(alias):
+        return compute()
+    try:
+        found, fill = lookup(get_store(alias), key, tags, wait=wait)
+    except Exception as exc:
+        guard.failed(exc, "reading")
+        return compute()
+    guard.succeeded()
+    if found.state == HIT:
+        return found.value
+    if fill is None:
+        return compute()
+    try:
+        value = fill.run(compute)
+        if isinstance(value, models.QuerySet):
+            raise TypeError(
+                f"{key}: a QuerySet cannot be cached; return list(queryset) or a value instead."
+            )
+    except BaseException:
+        _quietly(fill.release)
+        raise
+    try:
+        fill.save(key, value, conf.TIMEOUT if timeout is None else timeout)
+    except (pickle.PicklingError, TypeError, AttributeError) as exc:
+        _quietly(fill.release)
+        raise TypeError(f"{key}: the result {value!r} cannot be pickled: {exc}") from exc
+    except Exception as exc:
+        guard.failed(exc, "storing")
+    return value
+
+
+def _quietly(action: Callable[[], Any]) -> None:
+    with contextlib.suppress(Exception):  # the lock expires by itself
+        action()
+
+
+def cached(
+    timeout: float | None = None,
+    *,
+    depends_on: Sequence[Dependency] = (),
+    key: Callable[..., str] | None = None,
+    cache: str | None = None,
+    write_through: bool = False,
+) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Cache a function's results per argument set until a dependency changes.
+
+    Arguments form the key (model instances by label and pk); ``key`` replaces
+    that with your own ``key(*args, **kwargs) -> str``. Results must be
+    picklable. The decorated function gains ``invalidate(*args, **kwargs)``:
+    with arguments it drops that result, without any it drops all results.
+    ``write_through=True`` recomputes the no-argument result right after a
+    committed change to a dependency, so the next call is a hit.
+    """
+
+    def decorator(fn: Callable[..., T]) -> Callable[..., T]:
+        if inspect.iscoroutinefunction(fn):
+            raise TypeError("cached() does not support async functions yet; see the README.")
+        name = f"{fn.__module__}.{fn.__qualname__}"
+        if write_through and any(
+            p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+            for p in inspect.signature(fn).parameters.values()
+        ):
+            raise TypeError(
+                f"cached(write_through=True) recomputes {name}() with no arguments, "
+                "but it requires some."
+            )
+        read_tags(depends_on)  # TypeError for a bad dependency, at import time
+        use_alias(cache)
+        own_tag = custom_tag(f"fn:{name}")
+        resolved: list[str] = []
+
+        def tags() -> list[str]:
+            if not resolved:
+                track(dependency_models(depends_on))
+                resolved.extend(sorted({GLOBAL, own_tag, *read_tags(depends_on)}))
+            return resolved
+
+        def key_for(args: tuple, kwargs: dict) -> str:
+            part = key(*args, **kwargs) if key else args_digest(args, kwargs)
+            return f"fn:{name}:{part}"
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> T:
+            return cache_aside(
+                cache, key_for(args, kwargs), tags(), lambda: fn(*args, **kwargs), timeout
+            )
+
+        def invalidate(*args: Any, **kwargs: Any) -> None:
+            if args or kwargs:
+                get_store(cache).delete(key_for(args, kwargs))
+            else:
+                bump([own_tag])
+
+        def refresh() -> None:
+            """Recompute the no-argument result now (write-through)."""
+            cache_aside(cache, key_for((), {}), tags(), fn, timeout, wait=False)
+
+        wrapper.invalidate = invalidate  # type: ignore[attr-defined]
+        wrapper.refresh = refresh  # type: ignore[attr-defined]
+        if write_through:
+            from .writethrough import register_function
+
+            register_function(refresh, tags, own_tag)
+        return wrapper
+
+    return decorator

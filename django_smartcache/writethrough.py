@@ -1,0 +1,87 @@
+"""Write-through: after a committed change, put the fresh value in the cache at once.
+
+Rows of models listed in ``SMARTCACHE["WRITE_THROUGH"]`` are reloaded into the
+per-row object cache (``get_cached``), and ``cached(write_through=True)``
+functions whose dependencies changed are recomputed (their no-argument call),
+right after the invalidation lands. A failure here never fails the save: the
+invalidation already made the old entry unservable, so a read recomputes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from django.apps import apps
+from django.db import models
+
+from .conf import get_settings
+from .functions import cache_aside
+from .tags import GLOBAL, purge_tag, row_tag
+from .tracking import track
+
+logger = logging.getLogger("django_smartcache")
+
+M = TypeVar("M", bound=models.Model)
+
+_functions: list[tuple[Callable[[], Any], Callable[[], list[str]], str]] = []
+
+
+def register_function(
+    refresh: Callable[[], Any], tags: Callable[[], list[str]], own_tag: str
+) -> None:
+    """Recompute ``refresh`` whenever one of its dependency tags is bumped."""
+    _functions.append((refresh, tags, own_tag))
+
+
+def _row_key(model: type[models.Model], pk: Any) -> tuple[str, list[str]]:
+    key = f"obj:{model._meta.label_lower}:{pk}"
+    return key, sorted({GLOBAL, row_tag(model, pk), purge_tag(model)})
+
+
+def get_cached(
+    model: type[M], pk: Any, *, timeout: float | None = None, cache: str | None = None
+) -> M:
+    """Row ``pk`` of ``model`` from the cache, loading it on a miss (cache-aside).
+
+    The entry depends on that row, so a committed change or delete of it (or
+    ``invalidate(model)``) makes it stale; for models in ``WRITE_THROUGH`` the
+    fresh row is written back right after the commit. Raises the model's
+    ``DoesNotExist`` like ``Model.objects.get``.
+    """
+    track([model])
+    key, tags = _row_key(model, pk)
+    return cache_aside(cache, key, tags, lambda: model._default_manager.get(pk=pk), timeout)
+
+
+def refresh(tags: Iterable[str]) -> None:
+    """Write through what the bumped ``tags`` touched (called after a bump landed)."""
+    tags = list(tags)
+    wanted = get_settings().WRITE_THROUGH
+    if wanted:
+        for tag in tags:
+            if tag.startswith("r:"):
+                label, _, pk = tag[2:].partition(":")
+                if label in wanted:
+                    _guarded(_refresh_row, label, pk)
+    if _functions:
+        bumped = set(tags) - {GLOBAL}
+        for refresh_function, function_tags, own in _functions:
+            if bumped & (set(function_tags()) - {GLOBAL, own}):
+                _guarded(refresh_function)
+
+
+def _refresh_row(label: str, pk: str) -> None:
+    model = apps.get_model(label)
+    key, tags = _row_key(model, pk)
+    with contextlib.suppress(model.DoesNotExist):  # deleted: the bump made it unservable
+        cache_aside(None, key, tags, lambda: model._default_manager.get(pk=pk), None, wait=False)
+
+
+def _guarded(action: Callable[..., Any], *args: Any) -> None:
+    try:
+        action(*args)
+    except Exception:
+        logger.warning("Write-through failed; the entry will be recomputed on read.", exc_info=True)
