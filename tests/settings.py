@@ -78,10 +78,13 @@ if DATABASE_URL:
     import dj_database_url
 
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    _redis_db = urlsplit(os.environ.get("SMARTCACHE_TEST_REDIS_URL", "")).path.strip("/")
     if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
         DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
         DATABASES["default"]["TEST"] = {
-            "NAME": "test_smartcache",
+            # One test database per Redis db number, so parallel runs on one server
+            # (SMARTCACHE_TEST_REDIS_URL=.../2, .../4, ...) never share either.
+            "NAME": f"test_smartcache_{_redis_db}" if _redis_db else "test_smartcache",
             "CHARSET": "utf8mb4",
             "COLLATION": "utf8mb4_unicode_ci",
         }
@@ -135,7 +138,8 @@ def _with_db(url: str, db: int) -> str:
 
 
 _default_db = int(urlsplit(_redis_base).path.strip("/") or 0)
-_other_db = 14 if _default_db != 14 else 13
+# The "other" alias uses the db just below the default one (15 -> 14, 3 -> 2).
+_other_db = _default_db - 1 if _default_db > 0 else 1
 
 
 def _redis_cache(url: str) -> dict:
