@@ -20,6 +20,7 @@ def cache_page(
     depends_on: Sequence[Dependency] = (),
     cache: str | None = None,
     key_prefix: str | None = None,
+    query_params: Sequence[str] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Cache a view's GET/HEAD responses for ``timeout`` seconds, or until a dependency changes.
 
@@ -28,14 +29,19 @@ def cache_page(
     ``"app_label.ModelName"`` strings and custom tags; rows the view reads can be
     added at run time with ``depend_on(instance)``. ``cache`` names the cache alias
     (default ``SMARTCACHE["CACHE_ALIAS"]``); ``key_prefix`` separates entries of
-    views that share URLs.
+    views that share URLs. ``query_params`` names the query parameters that
+    matter (others, such as tracking parameters, share one entry); default: all.
     """
+    if isinstance(query_params, str):
+        raise TypeError("query_params takes a list of parameter names, not a string.")
     if callable(timeout) and not isinstance(timeout, (int, float)):
         raise TypeError("cache_page() takes the timeout first: use @cache_page(60 * 15).")
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         if iscoroutinefunction(view):
-            page = PageCache(async_to_sync(view), timeout, depends_on, cache, key_prefix)
+            page = PageCache(
+                async_to_sync(view), timeout, depends_on, cache, key_prefix, query_params
+            )
 
             @wraps(view)
             async def async_wrapper(request, *args, **kwargs):
@@ -44,7 +50,7 @@ def cache_page(
             async_wrapper.smartcache = page  # type: ignore[attr-defined]
             return markcoroutinefunction(async_wrapper)
 
-        page = PageCache(view, timeout, depends_on, cache, key_prefix)
+        page = PageCache(view, timeout, depends_on, cache, key_prefix, query_params)
 
         @wraps(view)
         def wrapper(request, *args, **kwargs):

@@ -65,10 +65,21 @@ class Visitor:
         return used
 
 
-def page_key(request: HttpRequest, visitor: str, key_prefix: str, deps_id: str) -> str:
-    """Key of a page: scheme, host, path, query sorted by name, language, zone, visitor."""
+def page_key(
+    request: HttpRequest,
+    visitor: str,
+    key_prefix: str,
+    deps_id: str,
+    query_params: frozenset[str] | None = None,
+) -> str:
+    """Key of a page: scheme, host, path, query sorted by name, language, zone, visitor.
+
+    With ``query_params``, only those query parameters are part of the key.
+    """
     # Sorted by name only: a stable sort keeps the order of repeated parameters.
     pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
+    if query_params is not None:
+        pairs = [pair for pair in pairs if pair[0] in query_params]
     query = sorted(pairs, key=lambda pair: pair[0])
     parts = [request.scheme or "", request.get_host(), request.path, repr(query), visitor]
     if settings.USE_I18N:

@@ -33,8 +33,10 @@ class PageCache:
         depends_on: Sequence[Dependency],
         alias: str | None,
         key_prefix: str | None,
+        query_params: Sequence[str] | None = None,
     ) -> None:
         self.view = view
+        self.query_params = None if query_params is None else frozenset(query_params)
         self.timeout = timeout
         self.depends_on = tuple(depends_on)
         self.alias = alias
@@ -68,7 +70,9 @@ class PageCache:
         store = get_store(alias)
         tags = self.tags()
         try:
-            base = http.page_key(request, visitor.part, self.key_prefix, self._deps_id)
+            base = http.page_key(
+                request, visitor.part, self.key_prefix, self._deps_id, self.query_params
+            )
             key = base
             found, fill = lookup(store, key, tags)
             if found.state == VARY:

@@ -53,6 +53,14 @@ def test_query_order_does_not_matter_but_values_do(client):
     assert CALLS["plain"] == 4
 
 
+def test_query_params_limits_the_key_to_the_named_parameters(client):
+    client.get("/listing/?page=2&sort=price&utm_source=mail")
+    hit = client.get("/listing/?utm_source=ad&sort=price&page=2")
+    assert (status(hit), hit.content) == ("HIT", b"page=2 sort=price")
+    assert status(client.get("/listing/?page=3&sort=price")) == "MISS"
+    assert CALLS["listing"] == 2
+
+
 def test_host_is_part_of_the_key(client):
     client.get("/plain/", HTTP_HOST="a.example")
     assert status(client.get("/plain/", HTTP_HOST="b.example")) == "MISS"
