@@ -10,6 +10,7 @@ urlpatterns = [
     path("products/<slug:slug>/", views.product_detail),
     path("home/", views.home),
     path("plain/", views.plain),
+    path("listing/", views.listing),
     path("status/<int:status>/", views.with_status),
     path("csrf/", views.csrf_form),
     path("cookie/", views.sets_cookie),
@@ -22,4 +23,9 @@ urlpatterns = [
     path("slow/", views.slow),
     path("django/slow/", views.django_slow),
     path("async/", views.async_view),
+]
+
+urlpatterns += [
+    path("fragments/cards/", views.fragment_cards),
+    path("fragments/page/<slug:slug>/", views.fragment_page),
 ]

@@ -79,6 +79,12 @@ def plain(request):
     return HttpResponse(f"plain {request.GET.urlencode()}")
 
 
+@cache_page(60, query_params=["page", "sort"])
+def listing(request):
+    ran("listing")
+    return HttpResponse(f"page={request.GET.get('page', 1)} sort={request.GET.get('sort', '')}")
+
+
 @cache_page(60)
 def with_status(request, status):
     ran("status")
@@ -163,3 +169,46 @@ def django_slow(request):
 async def async_view(request):
     ran("async")
     return HttpResponse("async")
+
+
+# --------------------------------------------------------------------------- fragments
+
+
+class Ticks:
+    """``{{ tick.name }}`` in a template counts one render of ``name`` in ``CALLS``."""
+
+    def __getitem__(self, name: str) -> str:
+        ran(name)
+        return ""
+
+
+class Tick:
+    """A context callable: ``{{ tick }}`` counts one render of ``name`` in ``CALLS``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self) -> str:
+        ran(self.name)
+        return ""
+
+
+TICKS = Ticks()
+
+
+def fragment_cards(request):
+    """Not cached as a page: one cached fragment per product."""
+    from django.shortcuts import render
+
+    products = Product.objects.order_by("pk")
+    cards = [(product, Tick(f"card:{product.slug}")) for product in products]
+    return render(request, "smartcache_tests/cards.html", {"cards": cards})
+
+
+@cache_page(60)  # declares nothing: it goes stale only through its fragments
+def fragment_page(request, slug):
+    from django.shortcuts import render
+
+    ran("fragment_page")
+    product = get_object_or_404(Product, slug=slug)
+    return render(request, "smartcache_tests/page.html", {"product": product, "tick": TICKS})

@@ -1,0 +1,215 @@
+"""``{% smartcache %}``: a template fragment cached until its dependencies change.
+
+Usage::
+
+    {% load smartcache %}
+    {% smartcache 600 product-card product.pk depends_on product "homepage" using="other" %}
+        ...
+    {% endsmartcache %}
+
+The leading arguments are those of Django's ``{% cache %}`` (timeout, literal
+fragment name, vary-on expressions, ``using=``). After the word ``depends_on``
+come expressions resolving to model instances, model classes,
+``"app_label.ModelName"`` strings or custom tags; a list, tuple, set or
+queryset stands for each of its elements. A fragment rendered inside another
+cached computation (an outer fragment, a ``cache_page`` view) adds its
+dependencies to it, on a hit as on a miss.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django import template
+from django.conf import settings
+from django.db import models
+from django.db.models.query import QuerySet
+from django.template.base import FilterExpression, NodeList, Parser, Token, Variable
+
+from ..breaker import breaker
+from ..conf import get_settings
+from ..context import record
+from ..engine import lookup
+from ..invalidation import pending_ok, use_alias
+from ..stores import HIT, get_store
+from ..tags import GLOBAL, dependency_models, read_tags
+from ..tracking import track
+
+register = template.Library()
+
+DEPENDS_ON = "depends_on"
+USING = "using="
+_EXPANDED = (list, tuple, set, frozenset, QuerySet)
+
+
+class SmartcacheNode(template.Node):
+    """One ``{% smartcache %}`` block."""
+
+    def __init__(
+        self,
+        nodelist: NodeList,
+        timeout: FilterExpression,
+        name: str,
+        vary_on: list[FilterExpression],
+        depends_on: list[FilterExpression],
+        using: FilterExpression | None,
+    ) -> None:
+        self.nodelist = nodelist
+        self.timeout = timeout
+        self.name = name
+        self.vary_on = vary_on
+        self.depends_on = depends_on
+        self.using = using
+
+    def render(self, context: template.Context) -> str:
+        conf = get_settings()
+        if not conf.ENABLED:
+            return self.nodelist.render(context)
+        timeout = self._timeout(context, conf.TIMEOUT)
+        alias = self.using.resolve(context) if self.using else conf.CACHE_ALIAS
+        if not isinstance(alias, str) or alias not in settings.CACHES:
+            raise template.TemplateSyntaxError(
+                f"{{% smartcache %}} got an unknown cache alias: {alias!r}."
+            )
+        deps, tags = self._dependencies(context)
+        track(dependency_models(deps))
+        use_alias(alias)
+        guard = breaker(alias)
+        if timeout == 0 or not guard.allow() or not pending_ok(alias):
+            return self._uncached(context, tags)
+        vary = [var.resolve(context) for var in self.vary_on]
+        key = f"frag:{self.name}:{_digest(vary, tags)}"
+        try:
+            found, fill = lookup(get_store(alias), key, tags)
+        except Exception as exc:
+            guard.failed(exc, "reading")
+            return self._uncached(context, tags)
+        guard.succeeded()
+        if found.state == HIT:
+            return found.value
+        if fill is None:  # a pass marker: not ours to fill
+            return self._uncached(context, tags)
+        try:
+            rendered = fill.run(lambda: self.nodelist.render(context))
+        except BaseException:
+            _safely(fill.release, alias)
+            raise
+        _safely(lambda: fill.save(key, rendered, timeout), alias)
+        return rendered
+
+    def _timeout(self, context: template.Context, default: float | None) -> float | None:
+        value = self.timeout.resolve(context)
+        if value is None:
+            return default
+        try:
+            value = int(value)
+        except (ValueError, TypeError):
+            raise template.TemplateSyntaxError(
+                f"{{% smartcache %}} got a non-integer timeout value: {value!r}."
+            ) from None
+        if value < 0:
+            raise template.TemplateSyntaxError(
+                f"{{% smartcache %}} got a negative timeout value: {value!r}."
+            )
+        return value
+
+    def _dependencies(self, context: template.Context) -> tuple[list[Any], list[str]]:
+        deps: list[Any] = []
+        tags = {GLOBAL}
+        for expr in self.depends_on:
+            value = _resolve_dependency(expr, context)
+            items = list(value) if isinstance(value, _EXPANDED) else [value]
+            try:
+                tags.update(read_tags(items))
+            except TypeError as exc:
+                raise TypeError(f"{{% smartcache %}} depends_on {expr.token!r}: {exc}") from exc
+            deps.extend(items)
+        return deps, sorted(tags)
+
+    def _uncached(self, context: template.Context, tags: list[str]) -> str:
+        record(tags)  # an enclosing cached computation still depends on what we show
+        return self.nodelist.render(context)
+
+
+def _resolve_dependency(expr: FilterExpression, context: template.Context) -> Any:
+    """``expr.resolve()``, except that a model class is not called (templates call callables)."""
+    var = expr.var
+    if isinstance(var, Variable) and var.lookups and not expr.filters:
+        *path, last = var.lookups
+        try:
+            owner = Variable(".".join(path)).resolve(context) if path else None
+        except template.VariableDoesNotExist:
+            return expr.resolve(context)
+        found = context.get(last) if not path else _attribute(owner, last)
+        if isinstance(found, type) and issubclass(found, models.Model):
+            return found
+    return expr.resolve(context)
+
+
+def _attribute(owner: Any, name: str) -> Any:
+    try:
+        return owner[name]
+    except (TypeError, AttributeError, KeyError, ValueError, IndexError):
+        return getattr(owner, name, None)
+
+
+def _digest(vary: list[Any], tags: list[str]) -> str:
+    hasher = hashlib.md5(usedforsecurity=False)
+    for part in (*vary, "\0", *tags):
+        hasher.update(str(part).encode())
+        hasher.update(b":")
+    return hasher.hexdigest()
+
+
+def _safely(action: Any, alias: str) -> None:
+    try:
+        action()
+    except Exception as exc:
+        breaker(alias).failed(exc, "storing")
+
+
+@register.tag("smartcache")
+def do_smartcache(parser: Parser, token: Token) -> SmartcacheNode:
+    """Compile a ``{% smartcache %}`` block (see the module docstring)."""
+    nodelist = parser.parse(("endsmartcache",))
+    parser.delete_first_token()
+    tag, *args = token.split_contents()
+
+    def fail(problem: str) -> template.TemplateSyntaxError:
+        usage = f'{{% {tag} timeout name [vary_on ...] [depends_on dep ...] [using="alias"] %}}'
+        return template.TemplateSyntaxError(f"'{tag}' tag {problem}. Usage: {usage}")
+
+    using = None
+    if args and args[-1].startswith(USING):
+        value = args.pop()[len(USING) :]
+        if not value:
+            raise fail("has 'using=' without a cache alias after it")
+        using = parser.compile_filter(value)
+    if any(arg.startswith(USING) for arg in args):
+        raise fail("accepts 'using=' only as its last argument")
+    if any(arg.startswith(DEPENDS_ON + "=") for arg in args):
+        raise fail(f"takes '{DEPENDS_ON}' as a separate word followed by the dependencies")
+    if len(args) < 2:
+        raise fail(f"requires at least 2 arguments, a timeout and a fragment name; got {len(args)}")
+    if DEPENDS_ON in args[:2]:
+        raise fail(f"needs a timeout and a fragment name before '{DEPENDS_ON}'")
+    timeout, name, *rest = args
+    depends_on: list[str] = []
+    if DEPENDS_ON in rest:
+        at = rest.index(DEPENDS_ON)
+        rest, depends_on = rest[:at], rest[at + 1 :]
+        if not depends_on:
+            raise fail(f"has '{DEPENDS_ON}' with no dependency after it")
+        if DEPENDS_ON in depends_on:
+            raise fail(f"has '{DEPENDS_ON}' more than once")
+    if using is not None and isinstance(using.var, str) and not using.filters:
+        use_alias(using.var)  # a literal alias: invalidations reach it from now on
+    return SmartcacheNode(
+        nodelist,
+        parser.compile_filter(timeout),
+        name,
+        [parser.compile_filter(arg) for arg in rest],
+        [parser.compile_filter(arg) for arg in depends_on],
+        using,
+    )
