@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "ERROR_BACKOFF": 1.0,
     "ERROR_BACKOFF_MAX": 30.0,
     "WRITE_THROUGH": (),
+    "REPLICA_DELAY": 0.0,
 }
 
 _number = (int, float)
@@ -80,6 +81,7 @@ _RULES: dict[str, tuple[Any, str]] = {
         lambda v: isinstance(v, (list, tuple, set)) and all(isinstance(m, str) for m in v),
         'a list of "app_label.ModelName" strings',
     ),
+    "REPLICA_DELAY": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
     "ERROR_BACKOFF": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
     "ERROR_BACKOFF_MAX": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
 }
@@ -122,6 +124,7 @@ class SmartcacheSettings:
     ERROR_BACKOFF: float
     ERROR_BACKOFF_MAX: float
     WRITE_THROUGH: frozenset[str]
+    REPLICA_DELAY: float
 
 
 _current: SmartcacheSettings | None = None

@@ -9,10 +9,11 @@ serves nothing from that cache (see ``pending_ok``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import partial
+from typing import Any
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from .breaker import breaker
 from .conf import get_settings
@@ -23,6 +24,7 @@ from .tracking import track
 _extra_aliases: set[str] = set()
 _pending: dict[str, set[str]] = {}
 _lock = threading.Lock()
+_local = threading.local()
 
 
 def use_alias(alias: str | None) -> None:
@@ -44,6 +46,20 @@ def bump(tags: Iterable[str]) -> None:
         from .writethrough import refresh
 
         refresh(tags)
+    delay = get_settings().REPLICA_DELAY
+    if tags and delay:
+        _bump_later(tags, delay)
+
+
+def _bump_later(tags: list[str], delay: float) -> None:
+    """Bump again once read replicas have caught up (``REPLICA_DELAY``).
+
+    A request that read a lagging replica right after the first bump may have
+    stored the old data under the new tokens; the second bump makes it stale.
+    """
+    timer = threading.Timer(delay, lambda: [_bump_alias(a, tags) for a in _aliases()])
+    timer.daemon = True
+    timer.start()
 
 
 def _bump_alias(alias: str, tags: Iterable[str]) -> bool:
@@ -71,10 +87,72 @@ def pending_ok(alias: str) -> bool:
     return alias not in _pending
 
 
-def bump_on_commit(tags: list[str], using: str | None = None) -> None:
-    """Bump ``tags`` after the current transaction on ``using`` commits (now if none)."""
-    if tags:
-        transaction.on_commit(partial(bump, tags), using=using)
+class _Batch:
+    """The writes of one transaction (or savepoint) context, in registration order."""
+
+    __slots__ = ("writes", "hooks")
+
+    def __init__(self, hooks: Any) -> None:
+        self.writes: list[list[str] | None] = []
+        self.hooks = hooks
+
+    def add(self, tags: list[str]) -> Callable[[], None]:
+        """Record one write; return its on_commit callback."""
+        self.writes.append(tags)
+        return partial(self.flush, len(self.writes) - 1)
+
+    def flush(self, index: int) -> None:
+        """Bump write ``index`` and every later one still pending, in one go.
+
+        Django runs a commit's callbacks in order, so the first callback of the
+        batch to run sends everything; the later ones find nothing left.
+        (A test helper that runs only the callbacks registered inside a block
+        starts at a later index, and so bumps only those writes.)
+        """
+        tags: set[str] = set()
+        for i in range(index, len(self.writes)):
+            if self.writes[i] is not None:
+                tags.update(self.writes[i])
+                self.writes[i] = None
+        if tags:
+            bump(sorted(tags))
+
+
+def _batches() -> dict[tuple, _Batch]:
+    found = getattr(_local, "batches", None)
+    if found is None:
+        found = _local.batches = {}
+    return found
+
+
+def bump_on_commit(tags: Iterable[str], using: str | None = None) -> None:
+    """Bump ``tags`` once the current transaction on ``using`` commits (now in autocommit).
+
+    Every write registers an ``on_commit`` callback, so Django's own rules apply
+    (nothing runs for a rolled-back savepoint or transaction; test helpers that
+    capture callbacks see them), but the callbacks of one savepoint context share
+    a batch: the first to run sends one bump for all, the others find nothing.
+    A rolled-back savepoint's batch never runs, so its writes bump nothing.
+    """
+    tags = list(tags)
+    if not tags:
+        return
+    using = using or DEFAULT_DB_ALIAS
+    connection = connections[using]
+    if not connection.in_atomic_block:
+        bump(tags)
+        return
+    # Django replaces its ``run_on_commit`` list on commit and on any rollback, so a
+    # batch made under another list belongs to a finished (or partly undone) context.
+    hooks = getattr(connection, "run_on_commit", None)
+    batches = _batches()
+    key = (using, tuple(connection.savepoint_ids))
+    batch = batches.get(key)
+    if batch is None or batch.hooks is not hooks:
+        for old in [k for k, b in batches.items() if b.hooks is not hooks]:
+            del batches[old]
+        batch = batches[key] = _Batch(hooks)
+    transaction.on_commit(batch.add(tags), using=using)
 
 
 def invalidate(*deps: Dependency) -> None:

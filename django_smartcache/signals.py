@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
+from .dbwrites import recently_bumped
 from .invalidation import bump_on_commit
 from .tags import model_bump_tags, row_bump_tags
 from .tracking import is_tracked
@@ -15,7 +16,10 @@ UID = "django_smartcache"
 
 def _row_changed(sender: Any, instance: Any, using: str | None = None, **kwargs: Any) -> None:
     if is_tracked(sender) and instance.pk is not None:
-        bump_on_commit(row_bump_tags(sender, [instance.pk]), using)
+        tags = row_bump_tags(sender, [instance.pk])
+        # In autocommit the cursor watcher has usually bumped these already.
+        if not set(tags) <= recently_bumped():
+            bump_on_commit(tags, using)
 
 
 def _m2m_changed(
@@ -41,7 +45,10 @@ def _m2m_changed(
 
 
 def connect() -> None:
-    """Connect the receivers for every model (filtered by ``is_tracked``)."""
+    """Connect the receivers for every model (filtered by ``is_tracked``) and the watcher."""
+    from . import dbwrites
+
+    dbwrites.connect()
     post_save.connect(_row_changed, dispatch_uid=f"{UID}.post_save")
     post_delete.connect(_row_changed, dispatch_uid=f"{UID}.post_delete")
     m2m_changed.connect(_m2m_changed, dispatch_uid=f"{UID}.m2m_changed")

@@ -112,6 +112,18 @@ else:
         }
     }
 
+# A second database on the same server, for tests of writes through ``using=``.
+_test_name = str(DATABASES["default"]["TEST"]["NAME"])
+DATABASES["other"] = {
+    **DATABASES["default"],
+    "TEST": {
+        **DATABASES["default"]["TEST"],
+        "NAME": _test_name.replace(".sqlite3", "-other.sqlite3")
+        if _test_name.endswith(".sqlite3")
+        else f"{_test_name}_other",
+    },
+}
+
 # --------------------------------------------------------------------------- caches
 
 REDIS_URL = os.environ.get("SMARTCACHE_TEST_REDIS_URL", "").strip()
