@@ -1,0 +1,82 @@
+"""Cost of the cursor watcher (django_smartcache.dbwrites) on SELECT-heavy work.
+
+Runs the same request-like unit of work (50 ORM SELECTs on SQLite in memory) with
+and without the execute wrapper, interleaved over several rounds, and prints the
+per-query overhead. Usage: python bench/execute_wrapper.py [--rounds 7] [--queries 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+os.environ.pop("SMARTCACHE_TEST_DATABASE_URL", None)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--queries", type=int, default=2000)
+    args = parser.parse_args()
+
+    import django
+    from django.conf import settings
+
+    settings.DATABASES["default"]["NAME"] = ":memory:"
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from django_smartcache.dbwrites import WATCHER
+    from tests.testapp.models import Category, Product
+
+    call_command("migrate", run_syncdb=True, verbosity=0)
+    category = Category.objects.create(name="C", slug="c")
+    for i in range(50):
+        Product.objects.create(name=f"P{i}", slug=f"p{i}", price=i, category=category)
+    pks = list(Product.objects.values_list("pk", flat=True))
+
+    def work() -> float:
+        start = time.perf_counter_ns()
+        for n in range(args.queries):
+            Product.objects.filter(pk=pks[n % len(pks)]).values_list("price", flat=True).first()
+        return (time.perf_counter_ns() - start) / args.queries
+
+    def set_watcher(on: bool) -> None:
+        if on and WATCHER not in connection.execute_wrappers:
+            connection.execute_wrappers.append(WATCHER)
+        if not on and WATCHER in connection.execute_wrappers:
+            connection.execute_wrappers.remove(WATCHER)
+
+    samples: dict[str, list[float]] = {"without": [], "with": []}
+    work()  # warm up
+    for _ in range(args.rounds):
+        for name, on in (("without", False), ("with", True)):
+            set_watcher(on)
+            samples[name].append(work())
+    medians = {k: statistics.median(v) for k, v in samples.items()}
+    overhead = medians["with"] - medians["without"]
+    result = {
+        "what": "execute wrapper overhead per SELECT (SQLite in memory, ORM query)",
+        "ns_per_query": {
+            k: {"min": min(v), "median": statistics.median(v), "max": max(v)}
+            for k, v in samples.items()
+        },
+        "overhead_ns_per_select": overhead,
+        "overhead_percent": 100 * overhead / medians["without"],
+        "per_request_with_50_selects_us": overhead * 50 / 1000,
+        "python": sys.version.split()[0],
+        "django": django.get_version(),
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
