@@ -1,8 +1,8 @@
-"""App configuration: connect the model signals and register the system checks."""
+"""App configuration: signals, statistics flushing, the admin purge action, system checks."""
 
 from __future__ import annotations
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.core import checks
 
 
@@ -12,8 +12,14 @@ class SmartcacheConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals
-        from .checks import check_settings
+        from . import signals, stats
+        from .checks import check_admin_actions, check_settings
 
         signals.connect()
+        stats.connect()
         checks.register(check_settings, checks.Tags.caches)
+        if apps.is_installed("django.contrib.admin"):
+            from .actions import attach_all
+
+            attach_all()  # the purge action on the changelists registered so far
+            checks.register(check_admin_actions, checks.Tags.admin)

@@ -9,12 +9,14 @@ to one process (the system checks warn about that).
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from django.core.cache import caches
 
 from .stores import HIT, MISS, PASS, VARY, ReadResult, Store
+from .tags import GLOBAL
 
 
 def _seq_of(token: Any) -> int:
@@ -129,7 +131,35 @@ class CacheStore(Store):
             cache.add(key, self.now_seed(), None)
             seq = cache.incr(key)
         token = f"{seq}-{secrets.token_hex(8)}"
-        cache.set_many({self._tag(t): token for t in dict.fromkeys(tags)}, None)
+        values: dict[str, Any] = {self._tag(t): token for t in dict.fromkeys(tags)}
+        now = time.time()
+        values.update({self._bumped(t): now for t in tags if t == GLOBAL or t.startswith("m:")})
+        cache.set_many(values, None)
+
+    def _bumped(self, tag: str) -> str:
+        return f"{self.prefix}:b:{tag}"
+
+    def bump_times(self, tags: Sequence[str]) -> dict[str, float]:
+        found = self._cache.get_many([self._bumped(t) for t in tags])
+        return {t: found[self._bumped(t)] for t in tags if self._bumped(t) in found}
+
+    def _stat(self, field: str) -> str:
+        return f"{self.prefix}:stats:{field}"
+
+    def add_stats(self, counts: dict[str, int]) -> None:
+        cache = self._cache
+        for field, amount in counts.items():
+            key = self._stat(field)
+            if not cache.add(key, amount, None):
+                try:
+                    cache.incr(key, amount)
+                except ValueError:  # evicted between add and incr
+                    cache.add(key, amount, None)
+
+    def read_stats(self, fields: Sequence[str]) -> dict[str, int]:
+        # The portable API cannot list keys: read the counters this process knows of.
+        found = self._cache.get_many([self._stat(f) for f in fields])
+        return {f: int(found[self._stat(f)]) for f in fields if self._stat(f) in found}
 
     def _lock_timeout(self) -> float:
         from .conf import get_settings

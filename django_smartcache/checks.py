@@ -1,9 +1,16 @@
-"""System checks: a wrong ``SMARTCACHE`` or cache alias fails at start-up, by name."""
+"""System checks: a wrong ``SMARTCACHE`` or cache alias fails at start-up, by name.
+
+``check_settings`` and ``check_admin_actions`` are registered by the app's
+``ready()``; ``check_installed`` by the decorator modules when they are
+imported, because ``ready()`` never runs when the app is missing from
+``INSTALLED_APPS``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core import checks
 
@@ -37,6 +44,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="smartcache.E002",
             )
         ]
+    found.extend(_decorator_aliases(caches))
     backend = caches[alias].get("BACKEND", "")
     if backend in _LOCAL_BACKENDS:
         found.append(
@@ -47,3 +55,63 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         )
     return found
+
+
+def _decorator_aliases(caches: dict[str, Any]) -> list[checks.CheckMessage]:
+    """``cache=`` aliases of decorated views and functions that are not in ``CACHES``."""
+    from .registry import declared
+
+    return [
+        checks.Error(
+            f"The cached {item.kind} {item.name} uses cache={item.alias!r}, "
+            "which is not a key of CACHES.",
+            hint=f"Use one of: {', '.join(sorted(caches)) or '(no caches configured)'}.",
+            id="smartcache.E004",
+        )
+        for item in declared()
+        if item.alias and item.alias not in caches
+    ]
+
+
+def check_installed(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The decorators are used: the app must be installed, or nothing is ever invalidated."""
+    if apps.is_installed("django_smartcache"):
+        return []
+    return [
+        checks.Error(
+            "django_smartcache's decorators are used but 'django_smartcache' is not in "
+            "INSTALLED_APPS: committed changes would not invalidate the cached entries.",
+            hint="Add 'django_smartcache' to INSTALLED_APPS.",
+            id="smartcache.E003",
+        )
+    ]
+
+
+def check_admin_actions(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Tracked models registered in an admin site after the app was ready lack the action."""
+    from django.contrib.admin.sites import all_sites
+
+    from .actions import SmartcacheAdminMixin
+    from .tracking import OWN_APP, is_tracked
+
+    if problems(getattr(settings, "SMARTCACHE", {})):
+        return []  # smartcache.E001 says what is wrong; tracking cannot be decided
+    missing = sorted(
+        f"{model._meta.label} ({site.name})"
+        for site in list(all_sites)
+        for model, model_admin in site._registry.items()
+        if model._meta.app_label != OWN_APP
+        and is_tracked(model)
+        and not isinstance(model_admin, SmartcacheAdminMixin)
+    )
+    if not missing:
+        return []
+    return [
+        checks.Warning(
+            "The 'Purge cache for selected …' action could not be added to the admin of: "
+            f"{', '.join(missing)}; they were registered after django_smartcache was ready.",
+            hint="List 'django_smartcache' after 'django.contrib.admin' in INSTALLED_APPS, "
+            "or add django_smartcache.admin.SmartcacheAdminMixin to those ModelAdmins.",
+            id="smartcache.W002",
+        )
+    ]

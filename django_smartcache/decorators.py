@@ -8,10 +8,15 @@ from inspect import iscoroutinefunction
 from typing import Any
 
 from asgiref.sync import async_to_sync, sync_to_async
+from django.core import checks
 from django.utils.decorators import markcoroutinefunction
 
+from .checks import check_installed
 from .pages import PageCache
 from .tags import Dependency
+
+# ready() does not run when the app is not installed: say so at check time.
+checks.register(check_installed)
 
 
 def cache_page(

@@ -10,15 +10,21 @@ import pickle
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from django.core import checks
 from django.db import models
 
+from . import registry, stats
 from .breaker import breaker
+from .checks import check_installed
 from .conf import get_settings
 from .engine import lookup
 from .invalidation import bump, pending_ok, use_alias
 from .stores import HIT, get_store
 from .tags import GLOBAL, Dependency, custom_tag, dependency_models, read_tags
 from .tracking import track
+
+# ready() does not run when the app is not installed: say so at check time.
+checks.register(check_installed)
 
 T = TypeVar("T")
 
@@ -62,26 +68,37 @@ def cache_aside(
     timeout: float | None,
     *,
     wait: bool = True,
+    name: str | None = None,
 ) -> T:
     """Return the valid entry under ``key`` or compute, stamp and store it.
 
     Cache errors never propagate: the value is computed uncached and the
     breaker backs off. Results that cannot be pickled raise ``TypeError``.
+    With ``name``, hits, misses and bypasses are counted under it (``stats``).
     """
     conf = get_settings()
     alias = alias or conf.CACHE_ALIAS
+
+    def note(event: str) -> None:
+        if name:
+            stats.count(alias, registry.FUNCTION, name, event)
+
     guard = breaker(alias)
     if not conf.ENABLED or not guard.allow() or not pending_ok(alias):
+        note("BYPASS")
         return compute()
     try:
         found, fill = lookup(get_store(alias), key, tags, wait=wait)
     except Exception as exc:
         guard.failed(exc, "reading")
+        note("BYPASS")
         return compute()
     guard.succeeded()
     if found.state == HIT:
+        note("HIT")
         return found.value
     if fill is None:
+        note("BYPASS")
         return compute()
     try:
         value = fill.run(compute)
@@ -92,6 +109,9 @@ def cache_aside(
     except BaseException:
         _quietly(fill.release)
         raise
+    note("MISS")
+    if name:
+        stats.discovered(alias, registry.FUNCTION, name, fill.discovered)
     try:
         fill.save(key, value, conf.TIMEOUT if timeout is None else timeout)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -139,6 +159,7 @@ def cached(
             )
         read_tags(depends_on)  # TypeError for a bad dependency, at import time
         use_alias(cache)
+        registry.declare(registry.FUNCTION, name, cache, depends_on)
         own_tag = custom_tag(f"fn:{name}")
         resolved: list[str] = []
 
@@ -155,7 +176,12 @@ def cached(
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> T:
             return cache_aside(
-                cache, key_for(args, kwargs), tags(), lambda: fn(*args, **kwargs), timeout
+                cache,
+                key_for(args, kwargs),
+                tags(),
+                lambda: fn(*args, **kwargs),
+                timeout,
+                name=name,
             )
 
         def invalidate(*args: Any, **kwargs: Any) -> None:

@@ -9,13 +9,13 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
 
-from . import http
+from . import http, registry, stats
 from .breaker import breaker
 from .conf import get_settings
 from .engine import Fill, lookup
 from .invalidation import pending_ok, use_alias
 from .stores import HIT, PASS, VARY, get_store
-from .tags import GLOBAL, Dependency, dependency_models, read_tags
+from .tags import GLOBAL, Dependency, dependency_models, read_tags, url_tag
 from .tracking import track
 
 logger = logging.getLogger("django_smartcache")
@@ -45,6 +45,8 @@ class PageCache:
         self._deps_id = ""
         read_tags(self.depends_on)  # TypeError for a bad dependency, at import time
         use_alias(alias)
+        self.name = registry.name_of(view)
+        registry.declare(registry.VIEW, self.name, alias, self.depends_on)
 
     def tags(self) -> list[str]:
         """Static tags, resolved on first use (app registry ready by then)."""
@@ -68,7 +70,8 @@ class PageCache:
             visitor.finish()
             return self._bypass(request, args, kwargs, conf.HEADER)
         store = get_store(alias)
-        tags = self.tags()
+        # The path's tag makes every variant of this URL purgeable at once (invalidate_url).
+        tags = [*self.tags(), url_tag(request.path)]
         try:
             base = http.page_key(
                 request, visitor.part, self.key_prefix, self._deps_id, self.query_params
@@ -99,6 +102,7 @@ class PageCache:
             visitor.finish()
             self._safely(fill.release, fill)
             raise
+        stats.discovered(fill.store.alias, registry.VIEW, self.name, fill.discovered)
         session_used = visitor.finish()
         if request.method == "HEAD":
             self._safely(fill.release, fill)  # a HEAD body may be cut short; never store it
@@ -138,8 +142,10 @@ class PageCache:
     def _bypass(self, request, args, kwargs, header: str | None) -> HttpResponseBase:
         return self._label(self.view(request, *args, **kwargs), BYPASS_, header)
 
-    @staticmethod
-    def _label(response: HttpResponseBase, status: str, header: str | None) -> HttpResponseBase:
+    def _label(
+        self, response: HttpResponseBase, status: str, header: str | None
+    ) -> HttpResponseBase:
+        stats.count(self.alias or get_settings().CACHE_ALIAS, registry.VIEW, self.name, status)
         if header:
             response[header] = status
         return response

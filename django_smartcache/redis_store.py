@@ -9,6 +9,7 @@ keep working because django-redis hands out the client.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,6 +44,8 @@ class RedisStore(Store):
         self._decode = client.decode
         self.tag_prefix = str(client.make_key(f"{prefix}:v:"))
         self.seq_key = str(client.make_key(f"{prefix}:seq"))
+        self.bumped_key = str(client.make_key(f"{prefix}:bumped"))
+        self.stats_key = str(client.make_key(f"{prefix}:stats"))
         self._scripts: dict[str, Any] = {}
 
     def _script(self, name: str):
@@ -122,8 +125,31 @@ class RedisStore(Store):
     def bump(self, tags: Sequence[str]) -> None:
         if not tags:
             return
-        keys = [self.seq_key, *(self.tag_prefix + tag for tag in dict.fromkeys(tags))]
-        self._script("BUMP")(keys=keys, args=[secrets.token_hex(8), self.now_seed()])
+        keys = [
+            self.seq_key,
+            self.bumped_key,
+            *(self.tag_prefix + tag for tag in dict.fromkeys(tags)),
+        ]
+        args = [secrets.token_hex(8), self.now_seed(), repr(time.time()), self.tag_prefix]
+        self._script("BUMP")(keys=keys, args=args)
+
+    def bump_times(self, tags: Sequence[str]) -> dict[str, float]:
+        if not tags:
+            return {}
+        found = self._client.get_client(write=False).hmget(self.bumped_key, list(tags))
+        return {tag: float(when) for tag, when in zip(tags, found, strict=True) if when}
+
+    def add_stats(self, counts: dict[str, int]) -> None:
+        if not counts:
+            return
+        pipe = self._client.get_client(write=True).pipeline(transaction=False)
+        for field, amount in counts.items():
+            pipe.hincrby(self.stats_key, field, amount)
+        pipe.execute()
+
+    def read_stats(self, fields: Sequence[str]) -> dict[str, int]:
+        found = self._client.get_client(write=False).hgetall(self.stats_key)
+        return {_text(field): int(value) for field, value in found.items()}
 
     def _lock_ms(self) -> int:
         from .conf import get_settings

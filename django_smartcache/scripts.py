@@ -108,11 +108,21 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0
 """
 
-# KEYS: seq, tag keys...   ARGV: random part, now (seq seed)
+# KEYS: seq, bump-times hash, tag keys...
+# ARGV: random part, now (seq seed), wall-clock seconds, tag key prefix
+# Model tags (``m:...``) and the global tag (``g``) also get their bump time in the hash
+# (bounded: one field per model), for the admin page; same round trip.
 BUMP = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[2]) end
 local s = redis.call('INCR', KEYS[1])
 local tok = string.format('%d', s) .. '-' .. ARGV[1]
-for i = 2, #KEYS do redis.call('SET', KEYS[i], tok) end
+local skip = #ARGV[4]
+for i = 3, #KEYS do
+  redis.call('SET', KEYS[i], tok)
+  local tag = string.sub(KEYS[i], skip + 1)
+  if tag == 'g' or string.sub(tag, 1, 2) == 'm:' then
+    redis.call('HSET', KEYS[2], tag, ARGV[3])
+  end
+end
 return tok
 """

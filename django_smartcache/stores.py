@@ -71,7 +71,23 @@ class Store:
         raise NotImplementedError
 
     def bump(self, tags: Sequence[str]) -> None:
-        """Give every tag a new token (one atomic step where the backend allows)."""
+        """Give every tag a new token (one atomic step where the backend allows).
+
+        Model tags (``m:...``) and the global tag also record when they were bumped
+        (see ``bump_times``), in the same step.
+        """
+        raise NotImplementedError
+
+    def bump_times(self, tags: Sequence[str]) -> dict[str, float]:
+        """When each of ``tags`` (model tags or ``g``) was last bumped, as Unix times."""
+        raise NotImplementedError
+
+    def add_stats(self, counts: dict[str, int]) -> None:
+        """Add per-process counters to the shared ones (one round trip where possible)."""
+        raise NotImplementedError
+
+    def read_stats(self, fields: Sequence[str]) -> dict[str, int]:
+        """The shared counters: all of them where the backend can list them, else ``fields``."""
         raise NotImplementedError
 
     @staticmethod

@@ -6,6 +6,7 @@ Tag names are short strings without whitespace:
 * ``p:<app_label.model>``: a model-wide purge; every row-level entry also carries it;
 * ``r:<app_label.model>:<pk>``: one row;
 * ``t:<custom>``: a custom tag (hashed when it holds characters unsafe in a key);
+* ``u:<md5 of a path>``: every cached page of one URL path (``invalidate_url``);
 * ``g``: the global tag that ``invalidate_all()`` bumps; every entry carries it.
 
 Reading and invalidating map the same dependency to different tags, so that a
@@ -49,6 +50,11 @@ def custom_tag(name: str) -> str:
     if _SAFE.match(name):
         return f"t:{name}"
     return "t:#" + hashlib.sha1(name.encode()).hexdigest()
+
+
+def url_tag(path: str) -> str:
+    """The tag every cached page of ``path`` carries (any host, query string or variant)."""
+    return "u:" + hashlib.md5(path.encode(), usedforsecurity=False).hexdigest()
 
 
 def _model_from_string(value: str) -> type[models.Model] | None:

@@ -38,8 +38,11 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",  # for `manage.py smartcache warm --sitemap`
     "django_smartcache",
     "tests.testapp",
+    # The demo shop (app label "shop"), driven over HTTP by tests/demo/.
+    "example_project.shop",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
 
 from tests import views
+from tests.sitemaps import SITEMAPS
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -28,4 +30,20 @@ urlpatterns = [
 urlpatterns += [
     path("fragments/cards/", views.fragment_cards),
     path("fragments/page/<slug:slug>/", views.fragment_page),
+]
+
+# For `manage.py smartcache warm --sitemap`: an index and its sections.
+urlpatterns += [
+    path(
+        "sitemap.xml",
+        sitemap_views.index,
+        {"sitemaps": SITEMAPS},
+        name="django.contrib.sitemaps.views.index",
+    ),
+    path(
+        "sitemap-<section>.xml",
+        sitemap_views.sitemap,
+        {"sitemaps": SITEMAPS},
+        name="django.contrib.sitemaps.views.sitemap",
+    ),
 ]

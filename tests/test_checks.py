@@ -1,0 +1,129 @@
+"""System checks: a correct project is clean; each mistake is named."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.models import Permission, User
+from django.core import checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from django.test import override_settings
+
+from django_smartcache import cache_page, cached, registry
+from django_smartcache.checks import check_admin_actions, check_installed
+from tests.testapp.models import Tag
+
+
+def smartcache_messages() -> list[checks.CheckMessage]:
+    return [m for m in checks.run_checks() if m.id and m.id.startswith("smartcache.")]
+
+
+@pytest.mark.django_db
+def test_check_command_is_clean_on_the_test_project():
+    """Also proves the admin purge action does not trigger admin.E129 on any ModelAdmin."""
+    assert checks.run_checks() == []
+    out = StringIO()
+    call_command("check", stdout=out)
+    assert "System check identified no issues" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_migration_matches_the_model():
+    out = StringIO()
+    call_command("makemigrations", "django_smartcache", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_the_purge_permission_exists_and_superusers_have_it():
+    permission = Permission.objects.get(codename="purge_cache")
+    assert permission.content_type.app_label == "django_smartcache"
+    assert permission.name == "Can purge the smart cache"
+    root = User.objects.create_superuser("root", "root@example.com", "pw")
+    assert root.has_perm("django_smartcache.purge_cache")
+    assert not User.objects.create_user("someone", is_staff=True).has_perm(
+        "django_smartcache.purge_cache"
+    )
+
+
+def test_missing_from_installed_apps_is_an_error_when_the_decorators_are_used():
+    # Registered when the decorator modules were imported, not by ready().
+    assert check_installed in checks.registry.registry.registered_checks
+    apps = [app for app in settings.INSTALLED_APPS if app != "django_smartcache"]
+    with override_settings(INSTALLED_APPS=apps):
+        (message,) = check_installed()
+        assert message.id == "smartcache.E003"
+        assert "INSTALLED_APPS" in message.msg and "django_smartcache" in message.hint
+        assert "smartcache.E003" in [m.id for m in checks.run_checks()]
+    assert check_installed() == []
+
+
+@pytest.fixture
+def forget_declarations():
+    """Drop the views and functions a test declares, so later checks stay clean."""
+    before = dict(registry._declared)
+    yield
+    registry._declared.clear()
+    registry._declared.update(before)
+
+
+@pytest.mark.parametrize("decorate", ["view", "function"])
+def test_unknown_cache_alias_on_a_decorator_is_an_error_naming_it(decorate, forget_declarations):
+    def target(request=None):
+        return None
+
+    if decorate == "view":
+        cache_page(60, cache="nowhere")(target)
+    else:
+        cached(60, cache="nowhere")(target)
+    (message,) = smartcache_messages()
+    assert message.id == "smartcache.E004"
+    assert f"cached {decorate}" in message.msg and "target" in message.msg
+    assert "cache='nowhere'" in message.msg
+    with pytest.raises(SystemCheckError, match="nowhere"):
+        call_command("check")
+
+
+def test_model_admin_registered_too_late_for_the_action_gets_a_warning():
+    site = admin.AdminSite(name="late")
+    site.register(Tag)
+    try:
+        (message,) = check_admin_actions()
+        assert message.id == "smartcache.W002"
+        assert "testapp.Tag (late)" in message.msg
+        assert "SmartcacheAdminMixin" in message.hint
+    finally:
+        site.unregister(Tag)
+    assert check_admin_actions() == []
+
+
+def test_untracked_models_need_no_action():
+    site = admin.AdminSite(name="untracked")
+    site.register(Tag)
+    try:
+        with override_settings(SMARTCACHE={"TRACK_MODELS": ["testapp.Product"]}):
+            assert check_admin_actions() == []
+    finally:
+        site.unregister(Tag)
+
+
+@pytest.mark.parametrize(
+    ("alias", "lost"),
+    [
+        ("locmem", "an invalidation in one process does not reach entries cached by the others"),
+        ("dummy", "it stores nothing"),
+    ],
+)
+def test_backends_that_cannot_give_the_guarantees_get_a_warning_naming_what_is_lost(alias, lost):
+    caches = {
+        **settings.CACHES,
+        "dummy": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
+    with override_settings(CACHES=caches, SMARTCACHE={"CACHE_ALIAS": alias}):
+        (message,) = smartcache_messages()
+    assert message.id == "smartcache.W001"
+    assert lost in message.msg and f"'{alias}'" in message.msg
