@@ -380,8 +380,11 @@ def cmd_demo(args: list[str]) -> int:
         "\n"
         "  ----------------------------------------------------------------\n"
         f"   Demo shop:   {base}/\n"
-        f"   A product:   {base}/products/laptop/\n"
+        f"   A product:   {base}/products/laptop/    (change its price in the admin)\n"
+        f"   Its API:     {base}/api/products/laptop/\n"
+        f"   A typo:      {base}/news/summer-sale/   (fix it in the admin)\n"
         f"   Admin:       {base}/admin/    login: {login}\n"
+        '   The tour:    README.md, section "Tour of the demo shop"\n'
         f"   Database:    {database}\n"
         f"   Redis:       {redis}\n"
         "   Stop with Ctrl-C.\n"

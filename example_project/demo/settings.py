@@ -3,8 +3,9 @@
 Everything works with nothing installed: SQLite in example_project/db.sqlite3 and an in-process
 Redis (fakeredis). Point it at real services through the environment:
 
-    DATABASE_URL=mysql://root@127.0.0.1:3306/test   (any URL dj-database-url understands)
+    DATABASE_URL=mysql://root@127.0.0.1:3306/smartcache_demo   (any URL dj-database-url reads)
     REDIS_URL=redis://127.0.0.1:6379/1
+    DJANGO_DEBUG=0  DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost  DJANGO_SECRET_KEY=...
 """
 
 import os
@@ -30,6 +31,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost, so its Server-Timing "dur" covers the whole request (see shop/middleware.py).
+    "example_project.shop.middleware.CacheBadgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -45,7 +48,7 @@ WSGI_APPLICATION = "example_project.demo.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -79,6 +82,8 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
+            # Fail fast: when Redis is down, pages are served uncached instead of hanging.
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
         }
     }
 else:
@@ -100,6 +105,9 @@ else:
 SMARTCACHE = {
     "CACHE_ALIAS": "default",
     "TIMEOUT": 60 * 15,
+    # After a committed product change, the fresh row is written to the object cache
+    # (get_cached) at once: the next page render reads it from Redis, never a cold start.
+    "WRITE_THROUGH": ["shop.Product"],
 }
 
 # --------------------------------------------------------------------------- the rest

@@ -6,3 +6,6 @@ class ShopConfig(AppConfig):
     label = "shop"
     verbose_name = "Shop"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import signals  # noqa: F401 (connects the receivers)
