@@ -34,6 +34,12 @@ DEFAULTS: dict[str, Any] = {
     "ERROR_BACKOFF_MAX": 30.0,
     "WRITE_THROUGH": (),
     "REPLICA_DELAY": 0.0,
+    "STALE_TTL": 60.0,
+    "STALE_IF_ERROR": True,
+    "STALE_ON_INVALIDATION": False,
+    "XFETCH_BETA": 1.0,
+    "OUTBOX": True,
+    "OUTBOX_INTERVAL": 5.0,
 }
 
 _number = (int, float)
@@ -82,6 +88,12 @@ _RULES: dict[str, tuple[Any, str]] = {
         'a list of "app_label.ModelName" strings',
     ),
     "REPLICA_DELAY": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
+    "STALE_TTL": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
+    "STALE_IF_ERROR": (lambda v: isinstance(v, bool), "True or False"),
+    "STALE_ON_INVALIDATION": (lambda v: isinstance(v, bool), "True or False"),
+    "XFETCH_BETA": (lambda v: _is_number(v) and v >= 0, "a number >= 0 (0 disables it)"),
+    "OUTBOX": (lambda v: isinstance(v, bool), "True or False"),
+    "OUTBOX_INTERVAL": (lambda v: _is_number(v) and v > 0, "a number of seconds > 0"),
     "ERROR_BACKOFF": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
     "ERROR_BACKOFF_MAX": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
 }
@@ -125,6 +137,12 @@ class SmartcacheSettings:
     ERROR_BACKOFF_MAX: float
     WRITE_THROUGH: frozenset[str]
     REPLICA_DELAY: float
+    STALE_TTL: float
+    STALE_IF_ERROR: bool
+    STALE_ON_INVALIDATION: bool
+    XFETCH_BETA: float
+    OUTBOX: bool
+    OUTBOX_INTERVAL: float
 
 
 _current: SmartcacheSettings | None = None
