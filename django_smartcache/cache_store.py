@@ -15,7 +15,8 @@ from typing import Any
 
 from django.core.cache import caches
 
-from .stores import HIT, MISS, PASS, VARY, ReadResult, Store
+from .conf import get_settings
+from .stores import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
 from .tags import GLOBAL
 
 
@@ -72,17 +73,29 @@ class CacheStore(Store):
                 return ReadResult(VARY, tuple(entry["v"].split("\n")))
             if "x" in entry:
                 return ReadResult(PASS)
+        state = MISS
+        if entry is not None:
             stamp = entry["s"]
             current = {t: found.get(self._tag(t)) for t in tags}
             current.update(self._tokens([t for t in stamp if t not in current]))
             if all(current[t] == token for t, token in stamp.items()):
-                return ReadResult(HIT, entry["b"], tuple(stamp) if want_tags else ())
+                now = time.time()
+                fresh_until = entry.get("f", 0)
+                if not fresh_until or now + entry.get("d", 0) * self.early_factor() < fresh_until:
+                    return ReadResult(HIT, entry["b"], tuple(stamp) if want_tags else ())
+                state = EARLY if now < fresh_until else STALE
+            elif self._conf.STALE_ON_INVALIDATION:
+                state = REVOKED
         seq = self._seq()
         locked = bool(lock_token) and cache.add(
-            f"{self.prefix}:l:{key}", lock_token, self._lock_timeout()
+            f"{self.prefix}:l:{key}", lock_token, self._conf.LOCK_TIMEOUT
         )
         current = self._ensure(tags, {t: found.get(self._tag(t)) for t in tags})
-        return ReadResult(MISS, locked=locked, seq=seq, tokens=tuple(current[t] for t in tags))
+        tokens = tuple(current[t] for t in tags)
+        if state == MISS:
+            return ReadResult(MISS, locked=locked, seq=seq, tokens=tokens)
+        stamp = tuple(entry["s"]) if want_tags else ()
+        return ReadResult(state, entry["b"], stamp, locked=locked, seq=seq, tokens=tokens)
 
     def write(
         self,
@@ -94,12 +107,16 @@ class CacheStore(Store):
         seq: int,
         ttl: float | None,
         lock_token: str | None,
+        duration: float = 0.0,
     ) -> bool:
         current = self._tokens(dynamic)
         fresh = all(_seq_of(token) <= seq for token in current.values() if token is not None)
         current = self._ensure(dynamic, current)
         if fresh:
-            entry = {"s": {**dict(stamp), **current}, "b": value}
+            entry = {"s": {**dict(stamp), **current}, "b": value, "d": duration}
+            if ttl is not None:
+                entry["f"] = time.time() + ttl
+                ttl += self._conf.STALE_TTL
             self._cache.set(f"{self.prefix}:e:{key}", entry, ttl)
         if lock_token:
             self.release(key, lock_token)
@@ -161,7 +178,6 @@ class CacheStore(Store):
         found = self._cache.get_many([self._stat(f) for f in fields])
         return {f: int(found[self._stat(f)]) for f in fields if self._stat(f) in found}
 
-    def _lock_timeout(self) -> float:
-        from .conf import get_settings
-
-        return get_settings().LOCK_TIMEOUT
+    @property
+    def _conf(self) -> Any:
+        return get_settings()

@@ -22,7 +22,9 @@ from typing import Any, TypeVar
 
 from .conf import get_settings
 from .context import active, computing, record
-from .stores import MISS, ReadResult, Store
+from .stores import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
+
+_OLD = (STALE, EARLY, REVOKED)  # states that carry an old copy
 
 T = TypeVar("T")
 
@@ -45,14 +47,20 @@ class Fill:
         self.static = set(tags)
         self.seq = found.seq
         self.lock = lock if found.locked else None
+        # The aged-out copy this fill replaces, for stale-if-error.
+        self.stale = found.value if found.state in _OLD else None
+        self.stale_tags = found.tags
         self.discovered: list[str] = []
+        self.duration = 0.0
 
     def run(self, compute: Callable[[], T]) -> T:
         """Run ``compute`` collecting the dependencies it discovers."""
+        started = time.monotonic()
         with computing() as frame:
             try:
                 return compute()
             finally:
+                self.duration = time.monotonic() - started
                 self.discovered = [t for t in frame.tags if t not in self.static]
                 # Discovered tags already reached enclosing frames; add our static ones.
                 record(self.static)
@@ -67,6 +75,7 @@ class Fill:
             seq=self.seq,
             ttl=ttl_with_jitter(timeout),
             lock_token=self.lock if key == self.key else None,
+            duration=self.duration,
         )
 
     def mark(self, field: str, value: str, ttl: float | None) -> None:
@@ -83,22 +92,34 @@ class Fill:
 def lookup(
     store: Store, key: str, tags: Sequence[str], *, wait: bool = True
 ) -> tuple[ReadResult, Fill | None]:
-    """Return ``(result, None)`` for a hit, Vary manifest or pass; else a :class:`Fill`.
+    """Return ``(result, None)`` when there is something to serve; else a :class:`Fill`.
 
-    With ``wait``, a process that did not get the lock polls for the winner's
+    Served without computing: a hit, a Vary manifest, a pass marker, and an
+    aged-out (STALE) or due-early (EARLY) entry whose lock another process
+    holds: that process recomputes while this one serves the old copy. With
+    ``wait``, a process that finds nothing and no lock polls for the winner's
     result up to ``LOCK_WAIT`` seconds before computing itself.
     """
     conf = get_settings()
     lock = secrets.token_hex(8)
     want_tags = active()
-    found = store.read(key, tags, lock_token=lock, want_tags=want_tags)
+    found = _read(store, key, tags, lock, want_tags)
     if wait and found.state == MISS and not found.locked and conf.LOCK_WAIT:
         deadline = time.monotonic() + conf.LOCK_WAIT
         while found.state == MISS and not found.locked and time.monotonic() < deadline:
             time.sleep(conf.LOCK_POLL * random.uniform(0.5, 1.5))
-            found = store.read(key, tags, lock_token=lock, want_tags=want_tags)
-    if found.state != MISS:
+            found = _read(store, key, tags, lock, want_tags)
+    if found.state in (HIT, VARY, PASS) or (found.state in _OLD and not found.locked):
         if want_tags and found.tags:
             record(found.tags)
         return found, None
     return found, Fill(store, key, tags, found, lock)
+
+
+def _read(store: Store, key: str, tags: Sequence[str], lock: str, want_tags: bool) -> ReadResult:
+    found = store.read(key, tags, lock_token=lock, want_tags=want_tags)
+    if want_tags and found.state == REVOKED:
+        # An invalidated copy (STALE_ON_INVALIDATION) must not flow into an entry being
+        # computed around it: that entry would be stamped fresh. Compute instead.
+        return found._replace(state=MISS, value=None)
+    return found

@@ -19,7 +19,7 @@ from .checks import check_installed
 from .conf import get_settings
 from .engine import lookup
 from .invalidation import bump, pending_ok, use_alias
-from .stores import HIT, get_store
+from .stores import EARLY, HIT, REVOKED, STALE, get_store
 from .tags import GLOBAL, Dependency, custom_tag, dependency_models, read_tags
 from .tracking import track
 
@@ -94,8 +94,11 @@ def cache_aside(
         note("BYPASS")
         return compute()
     guard.succeeded()
-    if found.state == HIT:
+    if fill is None and found.state in (HIT, EARLY):
         note("HIT")
+        return found.value
+    if fill is None and found.state in (STALE, REVOKED):
+        note("STALE")  # another process is recomputing it
         return found.value
     if fill is None:
         note("BYPASS")

@@ -14,13 +14,13 @@ from .breaker import breaker
 from .conf import get_settings
 from .engine import Fill, lookup
 from .invalidation import pending_ok, use_alias
-from .stores import HIT, PASS, VARY, get_store
+from .stores import EARLY, HIT, PASS, REVOKED, STALE, VARY, get_store
 from .tags import GLOBAL, Dependency, dependency_models, read_tags, url_tag
 from .tracking import track
 
 logger = logging.getLogger("django_smartcache")
 
-HIT_, MISS_, BYPASS_ = "HIT", "MISS", "BYPASS"
+HIT_, MISS_, STALE_, BYPASS_ = "HIT", "MISS", "STALE", "BYPASS"
 
 
 class PageCache:
@@ -86,9 +86,12 @@ class PageCache:
             visitor.finish()
             return self._bypass(request, args, kwargs, conf.HEADER)
         guard.succeeded()
-        if found.state == HIT:
+        if fill is None and found.state in (HIT, EARLY):
             visitor.finish()
             return self._label(http.thaw(found.value), HIT_, conf.HEADER)
+        if fill is None and found.state in (STALE, REVOKED):
+            visitor.finish()  # another process is recomputing it
+            return self._label(http.thaw(found.value), STALE_, conf.HEADER)
         if found.state == PASS or fill is None:
             visitor.finish()
             return self._bypass(request, args, kwargs, conf.HEADER)
@@ -98,12 +101,21 @@ class PageCache:
         conf = get_settings()
         try:
             response = fill.run(lambda: self.view(request, *args, **kwargs))
+        except Exception as exc:
+            visitor.finish()
+            self._safely(fill.release, fill)
+            if fill.stale is not None and conf.STALE_IF_ERROR:
+                return self._stale_if_error(request, fill, exc)
+            raise
         except BaseException:
             visitor.finish()
             self._safely(fill.release, fill)
             raise
         stats.discovered(fill.store.alias, registry.VIEW, self.name, fill.discovered)
         session_used = visitor.finish()
+        if response.status_code >= 500 and fill.stale is not None and conf.STALE_IF_ERROR:
+            self._safely(fill.release, fill)
+            return self._stale_if_error(request, fill, f"status {response.status_code}")
         if request.method == "HEAD":
             self._safely(fill.release, fill)  # a HEAD body may be cut short; never store it
             return self._label(response, MISS_, conf.HEADER)
@@ -132,6 +144,16 @@ class PageCache:
 
         self._safely(store, fill)
         return self._label(response, MISS_, conf.HEADER)
+
+    def _stale_if_error(self, request: HttpRequest, fill: Fill, error: Any) -> HttpResponseBase:
+        """Serve the aged-out copy instead of an error (``STALE_IF_ERROR``)."""
+        logger.error(
+            "View for %s failed (%s); serving the stale copy.",
+            request.path,
+            error,
+            exc_info=isinstance(error, BaseException),
+        )
+        return self._label(http.thaw(fill.stale), STALE_, get_settings().HEADER)
 
     def _safely(self, action: Callable[[], Any], fill: Fill) -> None:
         try:

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from . import scripts
-from .stores import HIT, MISS, PASS, VARY, ReadResult, Store
+from .conf import get_settings
+from .stores import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
 
 
 def supports(cache: Any) -> bool:
@@ -66,15 +67,20 @@ class RedisStore(Store):
     def read(
         self, key: str, tags: Sequence[str], *, lock_token: str | None, want_tags: bool
     ) -> ReadResult:
+        conf = get_settings()
         keys = [self.entry_key(key), self.lock_key(key), self.seq_key]
         keys.extend(self.tag_prefix + tag for tag in tags)
+        now = time.time()
         args = [
             self.tag_prefix,
             lock_token or "",
-            self._lock_ms(),
-            self.now_seed(),
+            max(1, int(conf.LOCK_TIMEOUT * 1000)),
+            int(now * 1_000_000),
             self.new_token(),
             "1" if want_tags else "0",
+            int(now * 1000),
+            repr(self.early_factor()),
+            "1" if conf.STALE_ON_INVALIDATION else "0",
         ]
         out = self._script("READ")(keys=keys, args=args)
         state = out[0]
@@ -85,7 +91,13 @@ class RedisStore(Store):
             return ReadResult(VARY, tuple(out[1].decode().split("\n")))
         if state == 3:
             return ReadResult(PASS)
-        return ReadResult(MISS, locked=out[1] == 1, seq=int(out[2]), tokens=tuple(out[3:]))
+        locked, seq = out[1] == 1, int(out[2])
+        if state == 0:
+            return ReadResult(MISS, locked=locked, seq=seq, tokens=tuple(out[3:]))
+        old = self._decode(out[3])
+        stamp = tuple(out[4].decode().split("\n")[::2]) if want_tags else ()
+        kind = {4: STALE, 5: REVOKED, 6: EARLY}[state]
+        return ReadResult(kind, old, stamp, locked=locked, seq=seq, tokens=tuple(out[5:]))
 
     def write(
         self,
@@ -97,16 +109,20 @@ class RedisStore(Store):
         seq: int,
         ttl: float | None,
         lock_token: str | None,
+        duration: float = 0.0,
     ) -> bool:
         static = "\n".join(f"{tag}\n{_text(token)}" for tag, token in stamp)
+        fresh_until = 0 if ttl is None else int((time.time() + ttl) * 1000)
         args = [
             self.tag_prefix,
             seq,
             static,
             self._encode(value, allow_int=False),
-            _ms(ttl),
+            _ms(None if ttl is None else ttl + get_settings().STALE_TTL),
             lock_token or "",
             self.new_token(),
+            fresh_until,
+            int(duration * 1000),
             *dynamic,
         ]
         keys = [self.entry_key(key), self.lock_key(key)]
@@ -150,11 +166,6 @@ class RedisStore(Store):
     def read_stats(self, fields: Sequence[str]) -> dict[str, int]:
         found = self._client.get_client(write=False).hgetall(self.stats_key)
         return {_text(field): int(value) for field, value in found.items()}
-
-    def _lock_ms(self) -> int:
-        from .conf import get_settings
-
-        return max(1, int(get_settings().LOCK_TIMEOUT * 1000))
 
 
 def _ms(ttl: float | None) -> int:

@@ -5,7 +5,10 @@ An entry is a Redis hash under a stable key with the fields
 * ``s``: its stamp, ``"tag\\ntoken\\ntag\\ntoken..."`` (tag names without the key prefix),
 * ``b``: the encoded payload (django-redis serializer and compressor),
 * ``v``: instead of ``s``/``b``, a Vary manifest (request header names, one per line),
-* ``x``: instead of ``s``/``b``, a short-lived "do not cache, do not wait" marker.
+* ``x``: instead of ``s``/``b``, a short-lived "do not cache, do not wait" marker,
+* ``f``: when it stops being fresh (epoch ms; ``0`` = never), after which it is served
+  only as STALE while one process recomputes it, until the key's TTL (``STALE_TTL`` later),
+* ``d``: how long it took to compute (ms), for early recomputation (XFetch).
 
 A token is ``"<seq>-<random>"``: ``seq`` comes from one counter that every
 invalidation increments, so a computation that remembers the counter value it
@@ -16,11 +19,16 @@ Tokens created because a tag was missing (never bumped, or evicted) use seq 0.
 from __future__ import annotations
 
 # KEYS: entry, lock, seq, static tag keys...
-# ARGV: tag prefix, lock token ('' = no lock), lock ttl ms, now (seq seed), new token, want stamp
-# -> {1, body[, stamp]} hit | {2, vary names} | {3} pass | {0, locked, seq, tokens...} miss
+# ARGV: tag prefix, lock token ('' = no lock), lock ttl ms, now us (seq seed), new token,
+#       want stamp, now ms, early factor (XFetch: -beta * ln(random)), serve invalidated ('1')
+# -> {1, body[, stamp]} fresh hit | {2, vary names} | {3} pass
+#  | {0, locked, seq, tokens...} miss
+#  | {4|5|6, locked, seq, body, stamp, tokens...}: aged out (4), invalidated but allowed (5),
+#    or still fresh but picked for early recompute (6)
 READ = """
 local unpack = unpack or table.unpack
-local e = redis.call('HMGET', KEYS[1], 's', 'b', 'v', 'x')
+local e = redis.call('HMGET', KEYS[1], 's', 'b', 'v', 'x', 'f', 'd')
+local state = 0
 if e[2] then
   local names, toks = {}, {}
   for n, t in string.gmatch(e[1], '([^\\n]+)\\n([^\\n]+)') do
@@ -35,8 +43,15 @@ if e[2] then
     end
   end
   if ok then
-    if ARGV[6] == '1' then return {1, e[2], e[1]} end
-    return {1, e[2]}
+    local fresh_until = tonumber(e[5]) or 0
+    local now = tonumber(ARGV[7])
+    if fresh_until == 0 or now + (tonumber(e[6]) or 0) * tonumber(ARGV[8]) < fresh_until then
+      if ARGV[6] == '1' then return {1, e[2], e[1]} end
+      return {1, e[2]}
+    end
+    if now < fresh_until then state = 6 else state = 4 end
+  elseif ARGV[9] == '1' then
+    state = 5
   end
 elseif e[3] then
   return {2, e[3]}
@@ -48,7 +63,11 @@ if not seq then
   redis.call('SET', KEYS[3], ARGV[4])
   seq = ARGV[4]
 end
-local out = {0, 0, seq}
+local out = {state, 0, seq}
+if state ~= 0 then
+  out[4] = e[2]
+  out[5] = e[1]
+end
 if ARGV[2] ~= '' and redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
   out[2] = 1
 end
@@ -65,14 +84,14 @@ return out
 
 # KEYS: entry, lock
 # ARGV: tag prefix, seq at start, static stamp, body, ttl ms ('0' = none), lock token,
-#       new token, dynamic tag names...
+#       new token, fresh until ms ('0' = always fresh), compute ms, dynamic tag names...
 # -> 1 stored | 0 not stored (a dynamic tag was bumped after the computation started)
 STORE = """
 local s0 = tonumber(ARGV[2])
 local parts = {}
 if ARGV[3] ~= '' then parts[1] = ARGV[3] end
 local fresh = true
-for i = 8, #ARGV do
+for i = 10, #ARGV do
   local key = ARGV[1] .. ARGV[i]
   local t = redis.call('GET', key)
   if not t then
@@ -85,7 +104,8 @@ for i = 8, #ARGV do
 end
 if fresh then
   redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[1], 's', table.concat(parts, '\\n'), 'b', ARGV[4])
+  local stamp = table.concat(parts, '\\n')
+  redis.call('HSET', KEYS[1], 's', stamp, 'b', ARGV[4], 'f', ARGV[8], 'd', ARGV[9])
   if ARGV[5] ~= '0' then redis.call('PEXPIRE', KEYS[1], ARGV[5]) end
 end
 if ARGV[6] ~= '' and redis.call('GET', KEYS[2]) == ARGV[6] then redis.call('DEL', KEYS[2]) end

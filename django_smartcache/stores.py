@@ -9,6 +9,8 @@ without atomic lock release).
 
 from __future__ import annotations
 
+import math
+import random
 import secrets
 import time
 from collections.abc import Sequence
@@ -19,10 +21,16 @@ from django.core.cache import caches
 from .conf import get_settings
 
 HIT, VARY, PASS, MISS = "hit", "vary", "pass", "miss"
+STALE, EARLY = "stale", "early"  # aged out; still fresh but due for early recompute
+REVOKED = "revoked"  # invalidated, offered only with STALE_ON_INVALIDATION
 
 
 class ReadResult(NamedTuple):
-    """What a read found; ``tokens`` line up with the static tags asked for."""
+    """What a read found; ``tokens`` line up with the static tags asked for.
+
+    For STALE, EARLY and REVOKED, ``value`` holds the old payload and the other fields
+    are those of a miss: whoever got the lock recomputes, the others serve it.
+    """
 
     state: str
     value: Any = None
@@ -55,8 +63,13 @@ class Store:
         seq: int,
         ttl: float | None,
         lock_token: str | None,
+        duration: float = 0.0,
     ) -> bool:
-        """Store ``value`` unless a dynamic tag was bumped after ``seq``; free the lock."""
+        """Store ``value`` unless a dynamic tag was bumped after ``seq``; free the lock.
+
+        ``ttl`` is how long it is fresh; it stays readable as STALE for
+        ``STALE_TTL`` more seconds. ``duration`` is how long it took to compute.
+        """
         raise NotImplementedError
 
     def mark(self, key: str, field: str, value: str, ttl: float | None, lock_token: str | None):
@@ -89,6 +102,12 @@ class Store:
     def read_stats(self, fields: Sequence[str]) -> dict[str, int]:
         """The shared counters: all of them where the backend can list them, else ``fields``."""
         raise NotImplementedError
+
+    @staticmethod
+    def early_factor() -> float:
+        """XFetch: how many compute-durations early this read treats an entry as due."""
+        beta = get_settings().XFETCH_BETA
+        return -beta * math.log(1.0 - random.random()) if beta else 0.0
 
     @staticmethod
     def new_token() -> str:

@@ -174,7 +174,7 @@ def test_using_a_variable_alias(shop):
     ("timeout", "expected"), [("None", 1234), ("t", 1234), ("77", 77), ("t2", 77)]
 )
 def test_timeout_none_uses_the_default(shop, timeout, expected):
-    with override_settings(SMARTCACHE={"TIMEOUT": 1234, "JITTER": 0}):
+    with override_settings(SMARTCACHE={"TIMEOUT": 1234, "JITTER": 0, "STALE_TTL": 0}):
         render(f"{{% smartcache {timeout} ttl %}}x{{% endsmartcache %}}", t=None, t2="77")
     (key,) = fragment_keys()
     assert expected - 5 < get_redis_connection("default").ttl(key) <= expected

@@ -23,6 +23,7 @@ urlpatterns = [
     path("whoami/", views.whoami),
     path("locmem/catalog/", views.locmem_catalog),
     path("slow/", views.slow),
+    path("flaky/", views.flaky),
     path("django/slow/", views.django_slow),
     path("async/", views.async_view),
 ]

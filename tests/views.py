@@ -212,3 +212,16 @@ def fragment_page(request, slug):
     ran("fragment_page")
     product = get_object_or_404(Product, slug=slug)
     return render(request, "smartcache_tests/page.html", {"product": product, "tick": TICKS})
+
+
+FLAKY = {"mode": ""}  # "", "raise" or "500"
+
+
+@cache_page(60)
+def flaky(request):
+    ran("flaky")
+    if FLAKY["mode"] == "raise":
+        raise RuntimeError("the database is down")
+    if FLAKY["mode"] == "500":
+        return HttpResponse("oops", status=500)
+    return HttpResponse(f"flaky run {CALLS['flaky']}")

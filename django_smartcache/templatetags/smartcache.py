@@ -32,7 +32,7 @@ from ..conf import get_settings
 from ..context import record
 from ..engine import lookup
 from ..invalidation import pending_ok, use_alias
-from ..stores import HIT, get_store
+from ..stores import EARLY, HIT, REVOKED, STALE, get_store
 from ..tags import GLOBAL, dependency_models, read_tags
 from ..tracking import track
 
@@ -86,8 +86,8 @@ class SmartcacheNode(template.Node):
             guard.failed(exc, "reading")
             return self._uncached(context, tags)
         guard.succeeded()
-        if found.state == HIT:
-            return found.value
+        if fill is None and found.state in (HIT, EARLY, STALE, REVOKED):
+            return found.value  # STALE/REVOKED: another process is re-rendering it
         if fill is None:  # a pass marker: not ours to fill
             return self._uncached(context, tags)
         try:
