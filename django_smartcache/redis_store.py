@@ -33,8 +33,17 @@ def supports(cache: Any) -> bool:
     return str(client.make_key("")) + "sc-probe" == str(probe)
 
 
+_LEARNED_MAX = 10_000  # keys whose run-time tags this process remembers
+
+
 class RedisStore(Store):
-    """Entries as Redis hashes validated server-side against their tokens."""
+    """Entries as Redis strings that carry their stamp, checked against the tokens.
+
+    A hit is one MGET: the entry, the static tags' tokens, and the run-time tags
+    this process saw on that entry before (learned). Only when the entry names a
+    tag the MGET did not fetch does a second MGET follow. Comparing on the client
+    keeps Redis doing plain reads: a script costs it about 20 µs more per hit.
+    """
 
     def __init__(self, alias: str, cache: Any, prefix: str) -> None:
         super().__init__(alias, cache, prefix)
@@ -48,6 +57,7 @@ class RedisStore(Store):
         self.bumped_key = str(client.make_key(f"{prefix}:bumped"))
         self.stats_key = str(client.make_key(f"{prefix}:stats"))
         self._scripts: dict[str, Any] = {}
+        self._learned: dict[str, tuple[str, ...]] = {}
 
     def _script(self, name: str):
         # register_script is bound to a client; django-redis may replace clients.
@@ -67,37 +77,67 @@ class RedisStore(Store):
     def read(
         self, key: str, tags: Sequence[str], *, lock_token: str | None, want_tags: bool
     ) -> ReadResult:
+        """One MGET of the entry and its tags' tokens; on a miss, one LOCK script more."""
+        client = self._client.get_client(write=True)
+        prefix = self.tag_prefix
+        names = [tag.encode() for tag in tags]
+        learned = self._learned.get(key, ())
+        values = client.mget(
+            [self.entry_key(key), *(prefix + tag for tag in tags), *(prefix + t for t in learned)]
+        )
+        raw = values[0]
+        state, old, stamp = MISS, None, ()
+        if raw is not None:
+            kind = raw[:1]
+            if kind == b"V":
+                return ReadResult(VARY, tuple(raw[1:].decode().split("\n")))
+            if kind == b"X":
+                return ReadResult(PASS)
+            head, _, body = raw[1:].partition(b"\0")
+            fresh_until, duration, stamp_text = head.split(b"\t", 2)
+            parts = stamp_text.split(b"\n")
+            requested = [*names, *(t.encode() for t in learned)]
+            current = dict(zip(requested, values[1:], strict=True))
+            unknown = [name for name in parts[0::2] if name not in current]
+            if unknown:  # dependencies found at run time: a second MGET, then learned
+                fetched = client.mget([prefix + n.decode() for n in unknown])
+                current.update(zip(unknown, fetched, strict=True))
+                self._learn(key, [n.decode() for n in unknown])
+            conf = get_settings()
+            if all(current[n] == t for n, t in zip(parts[0::2], parts[1::2], strict=True)):
+                fresh_ms = int(fresh_until)
+                now_ms = time.time() * 1000
+                due = now_ms + int(duration) * self.early_factor() if int(duration) else now_ms
+                if not fresh_ms or due < fresh_ms:
+                    stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
+                    return ReadResult(HIT, self._decode(body), stamp)
+                state = EARLY if now_ms < fresh_ms else STALE
+            elif conf.STALE_ON_INVALIDATION:
+                state = REVOKED
+            if state != MISS:
+                old = self._decode(body)
+                stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
+        locked, seq, tokens = self._lock(key, tags, lock_token)
+        return ReadResult(state, old, stamp, locked=locked, seq=seq, tokens=tokens)
+
+    def _lock(self, key: str, tags: Sequence[str], lock_token: str | None) -> tuple:
+        """Take the fill lock and read (or create) the tokens to stamp with."""
         conf = get_settings()
-        keys = [self.entry_key(key), self.lock_key(key), self.seq_key]
-        keys.extend(self.tag_prefix + tag for tag in tags)
-        now = time.time()
+        keys = [self.lock_key(key), self.seq_key, *(self.tag_prefix + tag for tag in tags)]
         args = [
-            self.tag_prefix,
             lock_token or "",
             max(1, int(conf.LOCK_TIMEOUT * 1000)),
-            int(now * 1_000_000),
+            self.now_seed(),
             self.new_token(),
-            "1" if want_tags else "0",
-            int(now * 1000),
-            repr(self.early_factor()),
-            "1" if conf.STALE_ON_INVALIDATION else "0",
         ]
-        out = self._script("READ")(keys=keys, args=args)
-        state = out[0]
-        if state == 1:
-            stamp = tuple(out[2].decode().split("\n")[::2]) if len(out) > 2 else ()
-            return ReadResult(HIT, self._decode(out[1]), stamp)
-        if state == 2:
-            return ReadResult(VARY, tuple(out[1].decode().split("\n")))
-        if state == 3:
-            return ReadResult(PASS)
-        locked, seq = out[1] == 1, int(out[2])
-        if state == 0:
-            return ReadResult(MISS, locked=locked, seq=seq, tokens=tuple(out[3:]))
-        old = self._decode(out[3])
-        stamp = tuple(out[4].decode().split("\n")[::2]) if want_tags else ()
-        kind = {4: STALE, 5: REVOKED, 6: EARLY}[state]
-        return ReadResult(kind, old, stamp, locked=locked, seq=seq, tokens=tuple(out[5:]))
+        out = self._script("LOCK")(keys=keys, args=args)
+        return out[0] == 1, int(out[1]), tuple(out[2:])
+
+    def _learn(self, key: str, names: Sequence[str]) -> None:
+        """Remember run-time tags of ``key`` so the next hit fetches them in its one MGET."""
+        if len(self._learned) >= _LEARNED_MAX:
+            self._learned.clear()
+        self._learned[key] = tuple(dict.fromkeys((*self._learned.get(key, ()), *names)))
 
     def write(
         self,
@@ -126,11 +166,14 @@ class RedisStore(Store):
             *dynamic,
         ]
         keys = [self.entry_key(key), self.lock_key(key)]
+        if dynamic:
+            self._learn(key, dynamic)
         return self._script("STORE")(keys=keys, args=args) == 1
 
     def mark(self, key: str, field: str, value: str, ttl: float | None, lock_token: str | None):
         keys = [self.entry_key(key), self.lock_key(key)]
-        self._script("MARK")(keys=keys, args=[field, value, _ms(ttl), lock_token or ""])
+        args = [field.upper(), value, _ms(ttl), lock_token or ""]
+        self._script("MARK")(keys=keys, args=args)
 
     def release(self, key: str, lock_token: str) -> None:
         self._script("RELEASE")(keys=[self.lock_key(key)], args=[lock_token])

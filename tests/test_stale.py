@@ -31,10 +31,16 @@ def entries(kind: str = "page") -> list[bytes]:
 
 
 def age(kind: str = "page") -> None:
-    """Make every stored entry aged out (fresh until the epoch) but still in Redis."""
+    """Make every stored entry aged out (fresh until the epoch) but still in Redis.
+
+    Entries are ``E<fresh until>\\t<compute ms>\\t<stamp>\\0<payload>`` (see scripts.py).
+    """
     redis = get_redis_connection("default")
     for key in entries(kind):
-        redis.hset(key, "f", 1)
+        raw = redis.get(key)
+        head, nul, payload = raw[1:].partition(b"\0")
+        _, duration, stamp = head.split(b"\t", 2)
+        redis.set(key, b"E1\t" + duration + b"\t" + stamp + nul + payload, keepttl=True)
 
 
 def hold_locks(kind: str = "page") -> None:
