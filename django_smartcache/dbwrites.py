@@ -14,6 +14,9 @@ table to its tracked models and bumps them after commit:
 * a plain ``INSERT``: the model-level tags only (no entry can depend on a new row).
 
 Multi-table inheritance: a write to a parent table reaches its child models too.
+Each tracked write is also recorded in the invalidation outbox (``outbox``), in
+its own transaction, so a crash or an outage between the commit and the bump
+cannot lose it.
 Cost: a SELECT costs one 6-character comparison; other statements one or two
 regular expressions.
 """
@@ -29,7 +32,8 @@ from django.apps import apps
 from django.db import models
 from django.db.backends.signals import connection_created
 
-from .invalidation import bump_on_commit
+from . import outbox
+from .invalidation import bump_on_commit, bump_written, cover
 from .tags import model_bump_tags, model_tag, row_bump_tags
 from .tracking import is_tracked
 
@@ -125,17 +129,36 @@ def recently_bumped() -> set[str]:
 
 
 class WriteWatcher:
-    """The execute wrapper: run the statement, then schedule bumps for what it wrote."""
+    """The execute wrapper: record the outbox row, run the statement, schedule its bump.
+
+    Inside a transaction the statement's tags go into the transaction's outbox row
+    (written in that transaction, before the statement) and are bumped on commit.
+    In autocommit the statement commits as it runs, so its outbox row is inserted
+    (and committed) first, and deleted once the bump after the statement has landed.
+    """
 
     def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: dict) -> Any:
         if sql[:6].upper() == "SELECT":
             return execute(sql, params, many, context)
-        result = execute(sql, params, many, context)
         tags = written_tags(sql, params, many)
-        if tags:
-            connection = context["connection"]
+        if not tags:
+            return execute(sql, params, many, context)
+        connection = context["connection"]
+        if connection.in_atomic_block:
+            cover(tags, connection.alias)
+            result = execute(sql, params, many, context)
             bump_on_commit(tags, connection.alias)
-            _local.recent = set() if connection.in_atomic_block else set(tags)
+            _local.recent = set()
+            return result
+        row = outbox.record(connection, tags)
+        try:
+            result = execute(sql, params, many, context)
+        except BaseException:
+            outbox.discard(connection, row)  # nothing was written
+            raise
+        with outbox.quiet():  # the statement may still be open (RETURNING rows unread)
+            bump_written(tags, connection, row)
+        _local.recent = set(tags)
         return result
 
 

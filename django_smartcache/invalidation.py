@@ -3,7 +3,10 @@
 A bump gives each tag a new random token; entries stamped with the old token
 stop matching. It costs one script call whatever the number of entries. A bump
 that cannot reach the cache is kept and retried; until it lands, this process
-serves nothing from that cache (see ``pending_ok``).
+serves nothing from that cache (see ``pending_ok``). Bumps of database writes
+are also recorded in the outbox table, in the writing transaction, so other
+processes, and a process that died right after commit, cannot lose them
+(see ``outbox``).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from . import outbox
 from .breaker import breaker
 from .conf import get_settings
 from .stores import get_store
@@ -38,10 +42,17 @@ def _aliases() -> list[str]:
     return [default, *sorted(_extra_aliases - {default})]
 
 
-def bump(tags: Iterable[str]) -> None:
-    """Bump ``tags`` now in every cache this process stores entries in."""
+def bump(tags: Iterable[str], *, force: str | None = None, keep: bool = True) -> bool:
+    """Bump ``tags`` now in every cache this process stores entries in.
+
+    Returns whether the bump reached all of them. A cache whose breaker is open is
+    not tried (the bump waits in ``_pending``), except ``force``, the cache a
+    recovering request is probing. With ``keep``, a bump that did not land is also
+    written to the outbox, so that it outlives this process; callers whose bump
+    already has an outbox row pass ``keep=False``.
+    """
     tags = list(tags)
-    landed = [_bump_alias(alias, tags) for alias in _aliases()]
+    landed = [_bump_alias(alias, tags, force=alias == force) for alias in _aliases()]
     if tags and all(landed):
         from .writethrough import refresh
 
@@ -49,6 +60,9 @@ def bump(tags: Iterable[str]) -> None:
     delay = get_settings().REPLICA_DELAY
     if tags and delay:
         _bump_later(tags, delay)
+    if tags and keep and not all(landed):
+        outbox.keep(tags)
+    return all(landed)
 
 
 def _bump_later(tags: list[str], delay: float) -> None:
@@ -62,42 +76,68 @@ def _bump_later(tags: list[str], delay: float) -> None:
     timer.start()
 
 
-def _bump_alias(alias: str, tags: Iterable[str]) -> bool:
+def _bump_alias(alias: str, tags: Iterable[str], *, force: bool = False) -> bool:
     with _lock:
         todo = _pending.pop(alias, set())
     todo.update(tags)
     if not todo:
         return True
+    guard = breaker(alias)
+    if not force and not guard.allow():
+        with _lock:  # the cache is being skipped: keep it for the retry
+            _pending.setdefault(alias, set()).update(todo)
+        return False
     try:
         get_store(alias).bump(sorted(todo))
     except Exception as exc:
         with _lock:
             _pending.setdefault(alias, set()).update(todo)
-        breaker(alias).failed(exc, "invalidating")
+        guard.failed(exc, "invalidating")
         return False
-    breaker(alias).succeeded()
+    guard.succeeded()
     return True
 
 
 def pending_ok(alias: str) -> bool:
-    """True when no bump is waiting for ``alias`` (retrying any that are)."""
+    """Whether this request may serve hits from ``alias`` (call it after ``allow()``).
+
+    Flushes the outbox first when that is due (first use, the breaker probing after
+    an outage, or every ``OUTBOX_INTERVAL``), then retries this process's own
+    pending bumps. False while a bump for ``alias`` has not landed.
+    """
+    guard = breaker(alias)
+    if not outbox.check(alias if guard.recovering else None):
+        return False
     if alias not in _pending:
         return True
-    _bump_alias(alias, ())
+    if guard.blocked():
+        return False  # the outbox flush just failed to reach it: do not wait again
+    _bump_alias(alias, (), force=True)
     return alias not in _pending
 
 
 class _Batch:
-    """The writes of one transaction (or savepoint) context, in registration order."""
+    """The writes of one transaction (or savepoint) context, in registration order.
 
-    __slots__ = ("writes", "hooks")
+    It owns the context's outbox row: inserted in that context, so a rolled-back
+    savepoint takes its row with it.
+    """
 
-    def __init__(self, hooks: Any) -> None:
+    __slots__ = ("writes", "hooks", "using", "row")
+
+    def __init__(self, hooks: Any, using: str) -> None:
         self.writes: list[list[str] | None] = []
         self.hooks = hooks
+        self.using = using
+        self.row: outbox.Row | None = None
+
+    def cover(self, tags: Iterable[str]) -> None:
+        """Make the context's outbox row cover ``tags`` (at most one statement)."""
+        self.row = outbox.record(connections[self.using], tags, self.row)
 
     def add(self, tags: list[str]) -> Callable[[], None]:
         """Record one write; return its on_commit callback."""
+        self.cover(tags)
         self.writes.append(tags)
         return partial(self.flush, len(self.writes) - 1)
 
@@ -107,15 +147,19 @@ class _Batch:
         Django runs a commit's callbacks in order, so the first callback of the
         batch to run sends everything; the later ones find nothing left.
         (A test helper that runs only the callbacks registered inside a block
-        starts at a later index, and so bumps only those writes.)
+        starts at a later index, and so bumps only those writes.) Once every
+        write has landed, the outbox row is deleted; if the bump failed, it stays.
         """
         tags: set[str] = set()
         for i in range(index, len(self.writes)):
             if self.writes[i] is not None:
                 tags.update(self.writes[i])
                 self.writes[i] = None
-        if tags:
-            bump(sorted(tags))
+        if not tags or not bump(sorted(tags), keep=self.row is None):
+            return
+        if self.row is not None and all(write is None for write in self.writes):
+            row, self.row = self.row, None
+            outbox.discard(connections[self.using], row)
 
 
 def _batches() -> dict[tuple, _Batch]:
@@ -123,6 +167,32 @@ def _batches() -> dict[tuple, _Batch]:
     if found is None:
         found = _local.batches = {}
     return found
+
+
+def _batch(connection: Any) -> _Batch:
+    """The batch of ``connection``'s current transaction (or savepoint) context."""
+    # Django replaces its ``run_on_commit`` list on commit and on any rollback, so a
+    # batch made under another list belongs to a finished (or partly undone) context.
+    hooks = getattr(connection, "run_on_commit", None)
+    batches = _batches()
+    key = (connection.alias, tuple(connection.savepoint_ids))
+    batch = batches.get(key)
+    if batch is None or batch.hooks is not hooks:
+        for old in [k for k, b in batches.items() if b.hooks is not hooks]:
+            del batches[old]
+        batch = batches[key] = _Batch(hooks, connection.alias)
+    return batch
+
+
+def cover(tags: Iterable[str], using: str) -> None:
+    """Record ``tags`` in the outbox row of the transaction open on ``using``.
+
+    The execute wrapper calls this *before* a tracked statement runs inside a
+    transaction; ``bump_on_commit`` after it then finds the row up to date.
+    """
+    connection = connections[using]
+    if connection.in_atomic_block:
+        _batch(connection).cover(tags)
 
 
 def bump_on_commit(tags: Iterable[str], using: str | None = None) -> None:
@@ -133,6 +203,9 @@ def bump_on_commit(tags: Iterable[str], using: str | None = None) -> None:
     capture callbacks see them), but the callbacks of one savepoint context share
     a batch: the first to run sends one bump for all, the others find nothing.
     A rolled-back savepoint's batch never runs, so its writes bump nothing.
+    The batch's outbox row is written in the transaction; in autocommit, a bump
+    that fails is written to the outbox afterwards (a crash in between loses it:
+    the execute wrapper's own bump, which has its row first, covers the statement).
     """
     tags = list(tags)
     if not tags:
@@ -140,19 +213,16 @@ def bump_on_commit(tags: Iterable[str], using: str | None = None) -> None:
     using = using or DEFAULT_DB_ALIAS
     connection = connections[using]
     if not connection.in_atomic_block:
-        bump(tags)
+        if not bump(tags, keep=False):  # already committed: keep it, on the written database
+            outbox.record(connection, tags)
         return
-    # Django replaces its ``run_on_commit`` list on commit and on any rollback, so a
-    # batch made under another list belongs to a finished (or partly undone) context.
-    hooks = getattr(connection, "run_on_commit", None)
-    batches = _batches()
-    key = (using, tuple(connection.savepoint_ids))
-    batch = batches.get(key)
-    if batch is None or batch.hooks is not hooks:
-        for old in [k for k, b in batches.items() if b.hooks is not hooks]:
-            del batches[old]
-        batch = batches[key] = _Batch(hooks)
-    transaction.on_commit(batch.add(tags), using=using)
+    transaction.on_commit(_batch(connection).add(tags), using=using)
+
+
+def bump_written(tags: list[str], connection: Any, row: outbox.Row | None) -> None:
+    """Bump after an autocommit write whose outbox ``row`` was inserted before it ran."""
+    if bump(tags, keep=row is None):
+        outbox.discard(connection, row)
 
 
 def invalidate(*deps: Dependency) -> None:

@@ -1,4 +1,4 @@
-"""A table-less model that carries the app's permission and its admin page."""
+"""The app's models: the permission carrier (no table) and the invalidation outbox."""
 
 from __future__ import annotations
 
@@ -29,3 +29,23 @@ def can_purge(user: object) -> bool:
     """Whether ``user`` may see and use the purge controls (superusers may)."""
     has_perm = getattr(user, "has_perm", None)
     return bool(has_perm and has_perm(PURGE_PERMISSION))
+
+
+class PendingInvalidation(models.Model):
+    """The invalidation outbox: tags to bump, written in the transaction of the change.
+
+    One row per transaction (per savepoint context) that wrote a tracked model,
+    deleted once its bump has reached the cache; a row that stays (the cache was
+    unreachable, or the process died right after commit) is bumped and deleted by
+    whichever process flushes the outbox first (see ``django_smartcache.outbox``).
+    """
+
+    tags = models.TextField(help_text="Space-separated tag names to bump.")
+    created = models.DateTimeField()
+
+    class Meta:
+        default_permissions = ()
+        verbose_name = "pending invalidation"
+
+    def __str__(self) -> str:
+        return f"{self.created:%Y-%m-%d %H:%M:%S}: {self.tags}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 from .dbwrites import recently_bumped
 from .invalidation import bump_on_commit
@@ -46,9 +46,11 @@ def _m2m_changed(
 
 def connect() -> None:
     """Connect the receivers for every model (filtered by ``is_tracked``) and the watcher."""
-    from . import dbwrites
+    from . import dbwrites, outbox
 
     dbwrites.connect()
+    # ``migrate`` may just have created the outbox table: look for it again.
+    post_migrate.connect(outbox.forget_tables, dispatch_uid=f"{UID}.outbox")
     post_save.connect(_row_changed, dispatch_uid=f"{UID}.post_save")
     post_delete.connect(_row_changed, dispatch_uid=f"{UID}.post_delete")
     m2m_changed.connect(_m2m_changed, dispatch_uid=f"{UID}.m2m_changed")

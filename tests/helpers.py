@@ -18,13 +18,14 @@ def status(response) -> str:
 @pytest.fixture(autouse=True)
 def _fresh_state():
     """Reset view counters, the pause hook and per-process cache state."""
-    from django_smartcache import breaker, invalidation, stats
+    from django_smartcache import breaker, invalidation, outbox, stats
 
     CALLS.clear()
     PAUSE.__init__()
     breaker._breakers.clear()
     invalidation._pending.clear()
     stats.reset()  # no hit counters carried over, no flush due during the test
+    outbox.reset()  # no outbox check due mid-test from rows an earlier test left
     yield
     PAUSE.enabled = False
     PAUSE.resume.set()

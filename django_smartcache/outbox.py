@@ -1,0 +1,395 @@
+"""The invalidation outbox: bumps that survive a Redis outage and a crash after commit.
+
+A tracked write also writes one row of :class:`~django_smartcache.models.PendingInvalidation`
+on the database being written, in the same transaction: one row per transaction
+(per savepoint context), inserted at its first tracked write and updated only when a
+write touches a model the row does not name yet. After the commit the bump is sent and
+the row deleted by id; if the bump cannot be sent, or the process dies first, the row
+stays, committed with the data. An autocommit write inserts its row before the
+statement runs and deletes it once the bump has landed.
+
+Any process *flushes* the outbox (bumps the tags of every row, then deletes those rows;
+idempotent, safe when several do it at once):
+
+* on its first cache use,
+* when a cache's breaker lets a probe through after an outage, before that request can
+  be served a hit,
+* otherwise at most every ``OUTBOX_INTERVAL`` seconds, from the read path; this periodic
+  flush leaves rows younger than ``GRACE`` seconds to the process that is bumping them.
+
+A check is one query per database (every alias of ``DATABASES`` whose router allows the
+table and that has it) on a table that is normally empty. It runs on a connection of its
+own, so it never sees or locks anything in the request's transaction and never shows up
+in the request's queries. SQLite is the exception (one writer per file: a second
+connection would wait on the locks this thread holds): there the thread's own
+connection is used, outside a transaction only.
+
+Rows hold tag names, with row tags widened to their model (``r:shop.product:42`` becomes
+``m:shop.product p:shop.product``): a transaction that writes a thousand rows of one
+model writes one outbox row with two tags. The exact tags go out with the normal bump
+after commit; the wider ones only when the outbox itself is flushed, i.e. after a failed
+bump or a crash, where a model-wide purge is a fair price.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
+from datetime import timedelta
+from functools import partial
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, router
+from django.utils import timezone
+
+from .conf import get_settings
+
+logger = logging.getLogger("django_smartcache")
+
+GRACE = 1.0  # seconds a periodic flush leaves a new row to the process that wrote it
+WAIT = 1.0  # seconds a request waits for another thread's first or recovery flush
+BATCH = 500  # rows per flush query
+ROUNDS = 20  # flush queries per database per flush, at most
+
+_flush_lock = threading.Lock()  # one flush at a time in this process
+_conn_lock = threading.RLock()  # guards the private connections
+_next_check = 0.0  # monotonic time of the next periodic flush; 0.0 = not flushed yet
+_last_full = 0.0  # monotonic time the last flush of every row started
+_tables: dict[str, bool] = {}  # database alias -> the table exists there
+_private: dict[str, Any] = {}  # database alias -> this module's own connection
+_warned: set[tuple[str, str]] = set()
+_counts: Counter[str] = Counter()
+_local = threading.local()
+
+
+class Row(NamedTuple):
+    """The outbox row of one transaction context: its id and the tags it holds."""
+
+    id: Any
+    tags: frozenset[str]
+
+
+def _model():
+    from .models import PendingInvalidation
+
+    return PendingInvalidation
+
+
+def widen(tags: Iterable[str]) -> frozenset[str]:
+    """Tags for the outbox: a row tag becomes its model's model-wide purge."""
+    out: set[str] = set()
+    for tag in tags:
+        if tag.startswith("r:"):
+            label = tag[2:].partition(":")[0]
+            out.update((f"m:{label}", f"p:{label}"))
+        else:
+            out.add(tag)
+    return frozenset(out)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def record(connection: Any, tags: Iterable[str], row: Row | None = None) -> Row | None:
+    """Make sure ``connection``'s current transaction holds an outbox row covering ``tags``.
+
+    Inserts a row (``row`` is ``None``) or adds the missing tags to ``row``; does nothing
+    when ``row`` already covers them. Never raises: without the table, or on an error,
+    the bump is covered by the in-process retry only (logged once).
+    """
+    if not get_settings().OUTBOX:
+        return row
+    wanted = widen(tags)
+    if row is not None and wanted <= row.tags:
+        return row
+    if not has_table(connection.alias):
+        return row
+    table, ops = _model()._meta.db_table, connection.ops
+    try:
+        with connection.cursor() as cursor:
+            if row is None:
+                text = " ".join(sorted(wanted))
+                columns = f"{ops.quote_name('tags')}, {ops.quote_name('created')}"
+                sql = f"INSERT INTO {ops.quote_name(table)} ({columns}) VALUES (%s, %s)"
+                created = ops.adapt_datetimefield_value(timezone.now())
+                if connection.vendor in ("sqlite", "mysql"):
+                    cursor.execute(sql, [text, created])
+                    new_id = cursor.lastrowid
+                else:
+                    cursor.execute(f"{sql} RETURNING {ops.quote_name('id')}", [text, created])
+                    new_id = cursor.fetchone()[0]
+                _counts["written"] += 1
+                return Row(new_id, wanted)
+            merged = row.tags | wanted
+            cursor.execute(
+                f"UPDATE {ops.quote_name(table)} SET {ops.quote_name('tags')} = %s "
+                f"WHERE {ops.quote_name('id')} = %s",
+                [" ".join(sorted(merged)), row.id],
+            )
+            _counts["widened"] += 1
+            return Row(row.id, merged)
+    except Exception as exc:
+        _warn_once(connection.alias, "writing", exc)
+        return row
+
+
+def keep(tags: Iterable[str], alias: str = DEFAULT_DB_ALIAS) -> None:
+    """Write a row for a bump that failed outside any write (``invalidate()``, a purge).
+
+    In autocommit it is committed at once; inside a transaction it is part of it
+    (a rollback takes it away; the in-process retry still has the bump). Never raises.
+    """
+    record(connections[alias], tags)
+
+
+def discard(connection: Any, row: Row | None) -> None:
+    """Delete ``row`` (its bump landed, or its statement failed). Never raises."""
+    if row is None:
+        return
+    try:
+        _delete(connection, [row.id])
+    except Exception as exc:
+        _warn_once(connection.alias, "deleting", exc)
+
+
+def _delete(connection: Any, ids: Sequence[Any]) -> None:
+    table = connection.ops.quote_name(_model()._meta.db_table)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {table} WHERE {connection.ops.quote_name('id')} IN ({marks})", list(ids)
+        )
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def has_table(alias: str) -> bool:
+    """Whether database ``alias`` has the outbox table (looked up once per process)."""
+    found = _tables.get(alias)
+    if found is not None:
+        return found
+    try:
+        with _connection(alias) as conn, conn.cursor() as cursor:
+            names = {name.lower() for name in conn.introspection.table_names(cursor)}
+    except Exception as exc:
+        _warn_once(alias, "looking for the outbox table", exc)
+        return False  # unknown: asked again next time
+    found = _tables[alias] = _model()._meta.db_table.lower() in names
+    if not found:
+        logger.warning(
+            "Database %r has no %s table (run `manage.py migrate`): invalidations that "
+            "cannot reach the cache are kept in this process only.",
+            alias,
+            _model()._meta.db_table,
+        )
+    return found
+
+
+def forget_tables(**kwargs: Any) -> None:
+    """Look for the table again (``post_migrate`` receiver: it may exist now)."""
+    _tables.clear()
+
+
+def databases() -> list[str]:
+    """The databases an outbox row may be in."""
+    return [
+        alias
+        for alias in settings.DATABASES
+        if router.allow_migrate_model(alias, _model()) and has_table(alias)
+    ]
+
+
+class _connection:
+    """This module's own connection to ``alias``, shared by threads under a lock.
+
+    It is closed after use unless ``CONN_MAX_AGE`` keeps connections open.
+    """
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+
+    def __enter__(self) -> Any:
+        _conn_lock.acquire()
+        try:
+            conn = _private.get(self.alias)
+            if conn is None:
+                conn = _private[self.alias] = connections.create_connection(self.alias)
+                conn.inc_thread_sharing()
+            conn.close_if_unusable_or_obsolete()
+        except BaseException:
+            _conn_lock.release()
+            raise
+        return conn
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            conn = _private[self.alias]
+            if exc[0] is not None or not conn.settings_dict.get("CONN_MAX_AGE"):
+                conn.close()
+        except Exception:
+            pass  # dropped and reopened next time
+        finally:
+            _conn_lock.release()
+
+
+# --------------------------------------------------------------------------- flushing
+
+
+def check(recovering: str | None = None) -> bool:
+    """Flush the outbox when due; ``False`` when this request must not serve hits.
+
+    Due on the first call in the process, when ``recovering`` names a cache whose
+    breaker is probing after an outage, and every ``OUTBOX_INTERVAL`` seconds. While
+    a due flush runs, the process's other requests wait for it (up to ``WAIT``
+    seconds; then they bypass the cache after a first or recovery flush, and go on
+    after a periodic one).
+    """
+    global _next_check, _last_full
+    asked = time.monotonic()
+    if recovering is None and asked < _next_check:
+        return True  # the hit path: one clock read, one comparison
+    conf = get_settings()
+    if not conf.OUTBOX or getattr(_local, "quiet", False):
+        return True
+    first = _next_check == 0.0
+    everything = bool(first or recovering)
+    if not _flush_lock.acquire(timeout=WAIT):
+        return not everything
+    try:
+        if first and _next_check != 0.0:
+            return True  # another thread did the first flush meanwhile
+        if not everything and time.monotonic() < _next_check:
+            return True
+        if recovering and _last_full > asked:
+            return True  # a full flush started after this request arrived
+        started = time.monotonic()
+        flush(everything=everything, force=recovering)
+        if everything:
+            _last_full = started
+        _next_check = time.monotonic() + conf.OUTBOX_INTERVAL
+    finally:
+        _flush_lock.release()
+    return True
+
+
+def flush(*, everything: bool = True, force: str | None = None) -> int:
+    """Bump the tags of the outbox rows of every database, then delete those rows.
+
+    ``everything=False`` leaves rows younger than ``GRACE`` seconds (their writer is
+    normally bumping them now). ``force`` names a cache alias to try even though its
+    breaker is open (the probe's). Rows stay when the bump does not land everywhere.
+    Returns the number of rows deleted. Errors are logged, never raised.
+    """
+    from .invalidation import bump
+
+    done = 0
+    with quiet():  # the bump may read the cache (write-through): no flush inside a flush
+        for alias in databases():
+            try:
+                flushed, landed = _flush_database(alias, everything, force, bump)
+            except Exception as exc:
+                _warn_once(alias, "flushing the outbox", exc)
+                continue
+            done += flushed
+            if not landed:
+                break  # the cache did not answer: do not wait on it again for the next one
+    _counts["flushes"] += 1
+    return done
+
+
+@contextmanager
+def quiet() -> Iterator[None]:
+    """No flush from this thread meanwhile (inside a flush, or inside a statement)."""
+    before = getattr(_local, "quiet", False)
+    _local.quiet = True
+    try:
+        yield
+    finally:
+        _local.quiet = before
+
+
+def _flush_database(alias: str, everything: bool, force: str | None, bump: Any) -> tuple[int, bool]:
+    """Flush one database: ``(rows deleted, whether every bump landed)``."""
+    model = _model()
+    grace = min(GRACE, get_settings().OUTBOX_INTERVAL)
+    main = connections[alias]
+    if main.vendor == "sqlite":
+        # One writer per file: a second connection would wait on any lock this thread
+        # holds. Outside a transaction, this thread's own connection sees only committed
+        # rows; inside one, it would see its own uncommitted rows, so wait until later.
+        if main.in_atomic_block:
+            return 0, True
+        use = partial(nullcontext, main)
+    else:
+        use = partial(_connection, alias)
+    done = 0
+    for _ in range(ROUNDS):
+        query = model._base_manager.order_by("pk")
+        if not everything:
+            query = query.filter(created__lt=timezone.now() - timedelta(seconds=grace))
+        query = query.values_list("pk", "tags")[:BATCH]
+        with use() as conn:
+            sql, params = query.query.get_compiler(connection=conn).as_sql()
+            with conn.cursor() as cursor:
+                cursor.execute(sql, params)
+                rows = cursor.fetchall()
+        if not rows:
+            return done, True
+        tags = sorted({tag for _, text in rows for tag in text.split()})
+        if not bump(tags, force=force, keep=False):
+            return done, False  # kept for the next flush; the in-process retry has them too
+        with use() as conn:
+            _delete(conn, [pk for pk, _ in rows])
+        done += len(rows)
+        _counts["flushed"] += len(rows)
+        if len(rows) < BATCH:
+            return done, True
+    return done, True
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def _warn_once(alias: str, doing: str, exc: BaseException) -> None:
+    """One WARNING per database and activity until ``reset()``; DEBUG after that."""
+    _counts["errors"] += 1
+    key = (alias, doing)
+    # AssertionError: Django's test isolation refusing a database the test did not declare.
+    if key in _warned or isinstance(exc, AssertionError):
+        logger.debug("Outbox on %r failed again while %s: %s", alias, doing, exc)
+        return
+    _warned.add(key)
+    logger.warning(
+        "Invalidation outbox on database %r failed while %s (%s: %s); the in-process "
+        "retry still covers this process.",
+        alias,
+        doing,
+        type(exc).__name__,
+        exc,
+    )
+
+
+def counters() -> dict[str, int]:
+    """This process's outbox figures: rows written, widened, flushed; flushes; errors."""
+    return {name: _counts[name] for name in ("written", "widened", "flushed", "flushes", "errors")}
+
+
+def reset() -> None:
+    """Forget per-process state, as in a new process (tests)."""
+    global _next_check, _last_full
+    with _conn_lock:
+        for conn in _private.values():
+            with contextlib.suppress(Exception):
+                conn.close()
+        _private.clear()
+    _next_check = _last_full = 0.0
+    _tables.clear()
+    _warned.clear()
+    _counts.clear()
