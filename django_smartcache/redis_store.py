@@ -78,6 +78,16 @@ class RedisStore(Store):
         self, key: str, tags: Sequence[str], *, lock_token: str | None, want_tags: bool
     ) -> ReadResult:
         """One MGET of the entry and its tags' tokens; on a miss, one LOCK script more."""
+        for _ in range(3):
+            found = self._read_once(key, tags, lock_token, want_tags)
+            if found is not None:
+                return found
+        # The entry keeps changing under us: compute without the lock rather than spin.
+        return self._read_once(key, tags, None, want_tags) or ReadResult(MISS)
+
+    def _read_once(
+        self, key: str, tags: Sequence[str], lock_token: str | None, want_tags: bool
+    ) -> ReadResult | None:
         client = self._client.get_client(write=True)
         prefix = self.tag_prefix
         names = [tag.encode() for tag in tags]
@@ -117,21 +127,34 @@ class RedisStore(Store):
             if state != MISS:
                 old = self._decode(body)
                 stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
-        locked, seq, tokens = self._lock(key, tags, lock_token)
-        return ReadResult(state, old, stamp, locked=locked, seq=seq, tokens=tokens)
+        out = self._lock(key, tags, lock_token, raw[:64] if raw is not None else b"")
+        if out[0] == -1:
+            return None  # stored by someone else since our MGET
+        return ReadResult(
+            state, old, stamp, locked=out[0] == 1, seq=int(out[1]), tokens=tuple(out[2:])
+        )
 
-    def _lock(self, key: str, tags: Sequence[str], lock_token: str | None) -> tuple:
-        """Take the fill lock and read (or create) the tokens to stamp with."""
+    def _lock(self, key: str, tags: Sequence[str], lock_token: str | None, seen: bytes) -> list:
+        """Take the fill lock and read (or create) the tokens to stamp with.
+
+        ``seen`` (the start of the entry the MGET returned) lets the script notice an
+        entry stored in between, so a late reader does not recompute a fresh entry.
+        """
         conf = get_settings()
-        keys = [self.lock_key(key), self.seq_key, *(self.tag_prefix + tag for tag in tags)]
+        keys = [
+            self.lock_key(key),
+            self.seq_key,
+            self.entry_key(key),
+            *(self.tag_prefix + tag for tag in tags),
+        ]
         args = [
             lock_token or "",
             max(1, int(conf.LOCK_TIMEOUT * 1000)),
             self.now_seed(),
             self.new_token(),
+            seen,
         ]
-        out = self._script("LOCK")(keys=keys, args=args)
-        return out[0] == 1, int(out[1]), tuple(out[2:])
+        return self._script("LOCK")(keys=keys, args=args)
 
     def _learn(self, key: str, names: Sequence[str]) -> None:
         """Remember run-time tags of ``key`` so the next hit fetches them in its one MGET."""

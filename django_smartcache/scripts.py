@@ -22,10 +22,13 @@ Tokens created because a tag was missing (never bumped, or evicted) use seq 0.
 
 from __future__ import annotations
 
-# KEYS: lock, seq, static tag keys...
-# ARGV: lock token ('' = no lock), lock ttl ms, now us (seq seed), new token
+# KEYS: lock, seq, entry, static tag keys...
+# ARGV: lock token ('' = no lock), lock ttl ms, now us (seq seed), new token,
+#       the first 64 bytes of the entry as the reader saw it ('' = none)
 # -> {locked, seq, tokens...}: the tokens to stamp a computation with, read before it starts
+#  | {-1}: the entry changed since the reader's MGET (another process stored it): read again
 LOCK = """
+if redis.call('GETRANGE', KEYS[3], 0, 63) ~= ARGV[5] then return {-1} end
 local seq = redis.call('GET', KEYS[2])
 if not seq then
   redis.call('SET', KEYS[2], ARGV[3])
@@ -35,7 +38,7 @@ local out = {0, seq}
 if ARGV[1] ~= '' and redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   out[1] = 1
 end
-for i = 3, #KEYS do
+for i = 4, #KEYS do
   local t = redis.call('GET', KEYS[i])
   if not t then
     redis.call('SET', KEYS[i], ARGV[4])

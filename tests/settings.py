@@ -163,7 +163,10 @@ def _redis_cache(url: str) -> dict:
         "LOCATION": url,
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
-            "CONNECTION_POOL_KWARGS": {"connection_class": _connection_class},
+            "CONNECTION_POOL_KWARGS": {
+                "connection_class": _connection_class,
+                "max_connections": 512,  # the stampede test runs 200 threads at once
+            },
         },
     }
 
