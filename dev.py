@@ -5,7 +5,7 @@
     python3 dev.py test [pytest args]      ruff check + ruff format --check, then pytest
     python3 dev.py lint                    ruff check + ruff format --check
     python3 dev.py fmt                     ruff format + ruff check --fix
-    python3 dev.py bench                   benchmarks (not there yet)
+    python3 dev.py bench [--smoke] [...]   benchmark suite (bench/run.py; --help for options)
 
 Each command builds (or reuses) a virtualenv in .venvs/<python>-<django>, e.g.
 .venvs/py3.11-default or .venvs/py3.12-django-6, and installs the project into it in editable
@@ -20,6 +20,9 @@ Environment:
     REDIS_URL           demo Redis; default an in-process fakeredis
     SMARTCACHE_TEST_DATABASE_URL / SMARTCACHE_TEST_REDIS_URL / SMARTCACHE_REQUIRE_SERVICES
                         test backends, see tests/settings.py and tests/conftest.py
+    BENCH_DATABASE_URL / BENCH_REDIS_URL / BENCH_DJANGO_REDIS_URL
+                        benchmark services (default: MariaDB database smartcache_bench, Redis
+                        databases 9 and 10 on 127.0.0.1, which the suite flushes); bench/run.py
 """
 
 from __future__ import annotations
@@ -399,8 +402,11 @@ def cmd_demo(args: list[str]) -> int:
 
 
 def cmd_bench(args: list[str]) -> int:
-    print("dev.py bench: not yet (the benchmark suite will live in bench/)")
-    return 0
+    """The benchmark suite (bench/run.py): MariaDB, Redis (databases 9 and 10), gunicorn, wrk."""
+    venv = ensure_venv(["bench"])
+    env = venv_env(venv)
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return run([venv_python(venv), "-m", "bench.run", *args], env=env, check=False)
 
 
 COMMANDS = {

@@ -1,8 +1,16 @@
 """Cost of the cursor watcher (django_smartcache.dbwrites) on SELECT-heavy work.
 
-Runs the same request-like unit of work (50 ORM SELECTs on SQLite in memory) with
-and without the execute wrapper, interleaved over several rounds, and prints the
-per-query overhead. Usage: python bench/execute_wrapper.py [--rounds 7] [--queries 2000]
+Runs the same work with and without the execute wrapper, interleaved over several
+rounds, and prints the per-query overhead:
+
+- an ORM query (``filter(pk=...).values_list(...).first()``) on SQLite in memory: the
+  overhead relative to a realistic query;
+- ``cursor.execute("SELECT 1")`` through Django's cursor: a cheap statement, so the
+  wrapper's own cost is not lost in the noise of a 100+ microsecond ORM query.
+
+The overhead is taken from the fastest round of each (least disturbed by other load)
+and from the medians. Part of ``python3 dev.py bench`` (section ``wrapper``).
+Usage: python bench/execute_wrapper.py [--rounds 7] [--queries 2000]
 """
 
 from __future__ import annotations
@@ -49,6 +57,14 @@ def main() -> None:
             Product.objects.filter(pk=pks[n % len(pks)]).values_list("price", flat=True).first()
         return (time.perf_counter_ns() - start) / args.queries
 
+    def raw() -> float:
+        n = args.queries * 10
+        with connection.cursor() as cursor:
+            start = time.perf_counter_ns()
+            for _ in range(n):
+                cursor.execute("SELECT 1")
+            return (time.perf_counter_ns() - start) / n
+
     def set_watcher(on: bool) -> None:
         if on and WATCHER not in connection.execute_wrappers:
             connection.execute_wrappers.append(WATCHER)
@@ -56,20 +72,31 @@ def main() -> None:
             connection.execute_wrappers.remove(WATCHER)
 
     samples: dict[str, list[float]] = {"without": [], "with": []}
+    raw_samples: dict[str, list[float]] = {"without": [], "with": []}
     work()  # warm up
+    raw()
     for _ in range(args.rounds):
         for name, on in (("without", False), ("with", True)):
             set_watcher(on)
             samples[name].append(work())
+            raw_samples[name].append(raw())
+    set_watcher(True)
+
+    def spread(values: list[float]) -> dict[str, float]:
+        return {"min": min(values), "median": statistics.median(values), "max": max(values)}
+
     medians = {k: statistics.median(v) for k, v in samples.items()}
-    overhead = medians["with"] - medians["without"]
+    raw_min = {k: min(v) for k, v in raw_samples.items()}
+    raw_median = {k: statistics.median(v) for k, v in raw_samples.items()}
+    overhead = raw_min["with"] - raw_min["without"]
     result = {
-        "what": "execute wrapper overhead per SELECT (SQLite in memory, ORM query)",
-        "ns_per_query": {
-            k: {"min": min(v), "median": statistics.median(v), "max": max(v)}
-            for k, v in samples.items()
-        },
+        "what": "execute wrapper overhead per SELECT (SQLite in memory)",
+        "ns_per_query": {k: spread(v) for k, v in samples.items()},
+        "ns_per_select_1": {k: spread(v) for k, v in raw_samples.items()},
+        # From the fastest rounds of SELECT 1 (the medians' difference is noisier).
         "overhead_ns_per_select": overhead,
+        "overhead_ns_per_select_medians": raw_median["with"] - raw_median["without"],
+        "overhead_ns_per_orm_query_medians": medians["with"] - medians["without"],
         "overhead_percent": 100 * overhead / medians["without"],
         "per_request_with_50_selects_us": overhead * 50 / 1000,
         "python": sys.version.split()[0],

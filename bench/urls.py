@@ -1,0 +1,17 @@
+"""The demo shop's URLs plus the bench-only variants (see ``bench/views.py``)."""
+
+from django.urls import include, path
+
+from . import views
+
+urlpatterns = [
+    path("bench/ping/", views.ping),
+    path("bench/uncached/products/<slug:slug>/", views.product_uncached),
+    path("bench/django/products/<slug:slug>/", views.product_django),
+    path("bench/smartcache/products/<slug:slug>/", views.product_smartcache),
+    path("bench/one-get/products/<slug:slug>/", views.one_get),
+    path("bench/constant/products/<slug:slug>/", views.constant),
+    path("bench/stampede/smartcache/", views.stampede_smartcache),
+    path("bench/stampede/django/", views.stampede_django),
+    path("", include("example_project.demo.urls")),
+]
