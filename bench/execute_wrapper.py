@@ -26,6 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 os.environ.pop("SMARTCACHE_TEST_DATABASE_URL", None)
+# tests.settings wants a Redis URL or fakeredis (not in the bench extra); no Redis call is made.
+os.environ.setdefault("SMARTCACHE_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone, translation
+from django.utils.functional import SimpleLazyObject, empty
 
 cc_delim_re = re.compile(r"\s*,\s*")  # Django 6.1 dropped django.utils.cache.cc_delim_re
 _UNCACHEABLE_DIRECTIVES = frozenset({"private", "no-store", "no-cache"})
@@ -40,8 +41,16 @@ class Visitor:
         self.session = getattr(request, "session", None)
         before = getattr(self.session, "accessed", False)
         user = getattr(request, "user", None)
-        authenticated = bool(user is not None and user.is_authenticated)
-        self.checked_session = bool(getattr(self.session, "accessed", False)) and not before
+        if user is not None and _surely_anonymous(request, user):
+            from django.contrib.auth.models import AnonymousUser
+
+            # What AuthenticationMiddleware's get_user() would return, without reading
+            # the (empty) session; it caches its result on the request under this name.
+            request._cached_user = AnonymousUser()
+            authenticated, self.checked_session = False, True
+        else:
+            authenticated = bool(user is not None and user.is_authenticated)
+            self.checked_session = bool(getattr(self.session, "accessed", False)) and not before
         if self.checked_session:
             self.session.accessed = before
         if not authenticated:
@@ -65,6 +74,38 @@ class Visitor:
         return used
 
 
+def _surely_anonymous(request: HttpRequest, user: Any) -> bool:
+    """AuthenticationMiddleware's lazy user, not loaded yet, and no session cookie.
+
+    Then the user can only be anonymous, and loading it through the session is
+    skipped: the common case, a first-time visitor, costs no session work.
+    """
+    return (
+        type(user) is SimpleLazyObject
+        and user._wrapped is empty
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
+
+
+_queries: dict[tuple[str, frozenset[str] | None], str] = {}
+_QUERIES_MAX = 10_000
+
+
+def _normal_query(query_string: str, query_params: frozenset[str] | None) -> str:
+    """The query string as part of a key: sorted by name, filtered (memoized)."""
+    found = _queries.get((query_string, query_params))
+    if found is None:
+        # Sorted by name only: a stable sort keeps the order of repeated parameters.
+        pairs = parse_qsl(query_string, keep_blank_values=True)
+        if query_params is not None:
+            pairs = [pair for pair in pairs if pair[0] in query_params]
+        found = repr(sorted(pairs, key=lambda pair: pair[0]))
+        if len(_queries) >= _QUERIES_MAX:
+            _queries.clear()
+        _queries[(query_string, query_params)] = found
+    return found
+
+
 def page_key(
     request: HttpRequest,
     visitor: str,
@@ -76,12 +117,8 @@ def page_key(
 
     With ``query_params``, only those query parameters are part of the key.
     """
-    # Sorted by name only: a stable sort keeps the order of repeated parameters.
-    pairs = parse_qsl(request.META.get("QUERY_STRING", ""), keep_blank_values=True)
-    if query_params is not None:
-        pairs = [pair for pair in pairs if pair[0] in query_params]
-    query = sorted(pairs, key=lambda pair: pair[0])
-    parts = [request.scheme or "", request.get_host(), request.path, repr(query), visitor]
+    query = _normal_query(request.META.get("QUERY_STRING", ""), query_params)
+    parts = [request.scheme or "", request.get_host(), request.path, query, visitor]
     if settings.USE_I18N:
         parts.append(translation.get_language() or "")
     if settings.USE_TZ:

@@ -16,6 +16,7 @@ entries of other rows, while ``invalidate(Model)`` reaches them all.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -52,6 +53,7 @@ def custom_tag(name: str) -> str:
     return "t:#" + hashlib.sha1(name.encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=10_000)
 def url_tag(path: str) -> str:
     """The tag every cached page of ``path`` carries (any host, query string or variant)."""
     return "u:" + hashlib.md5(path.encode(), usedforsecurity=False).hexdigest()
