@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+import redis
 
 from tests.testapp.models import Category, Product
 from tests.views import CALLS, PAUSE
@@ -42,3 +43,33 @@ def shop(db):
         name="Phone", slug="phone", price=Decimal("499.00"), category=category
     )
     return {"category": category, "laptop": laptop, "phone": phone}
+
+
+# A django-redis cache nobody answers for (nothing listens on port 1), failing fast.
+DOWN_CACHE = {
+    "BACKEND": "django_redis.cache.RedisCache",
+    "LOCATION": "redis://127.0.0.1:1/0",
+    "OPTIONS": {
+        "SOCKET_CONNECT_TIMEOUT": 0.2,
+        "SOCKET_TIMEOUT": 0.2,
+        "CONNECTION_POOL_KWARGS": {"connection_class": redis.Connection},
+    },
+}
+
+
+@pytest.fixture
+def clean_outbox(transactional_db):
+    """An empty outbox and a process that has not looked at it yet; all breakers closed after.
+
+    (Closing them before the database is flushed lets the bumps of that flush land, so no
+    rows are left for the next test.)
+    """
+    from django_smartcache import breaker, invalidation, outbox
+    from django_smartcache.models import PendingInvalidation
+
+    PendingInvalidation.objects.all().delete()
+    outbox.reset()
+    yield
+    breaker._breakers.clear()
+    invalidation._pending.clear()
+    outbox.reset()

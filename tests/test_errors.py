@@ -6,7 +6,6 @@ import logging
 from decimal import Decimal
 
 import pytest
-import redis
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
@@ -14,7 +13,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from django_smartcache import cache_page, depend_on, invalidate
-from tests.helpers import status
+from tests.helpers import DOWN_CACHE, status
 from tests.testapp.models import Product
 from tests.views import CALLS
 
@@ -105,15 +104,7 @@ def test_process_local_backend_gets_a_warning():
 
 
 DOWN = {
-    "default": {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-        "OPTIONS": {
-            "SOCKET_CONNECT_TIMEOUT": 0.2,
-            "SOCKET_TIMEOUT": 0.2,
-            "CONNECTION_POOL_KWARGS": {"connection_class": redis.Connection},
-        },
-    },
+    "default": DOWN_CACHE,
     "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
 }
 

@@ -6,7 +6,6 @@ import logging
 from decimal import Decimal
 
 import pytest
-import redis
 from django.conf import settings
 from django.template import Context, Template, TemplateSyntaxError
 from django.test import override_settings
@@ -14,7 +13,7 @@ from django_redis import get_redis_connection
 
 from django_smartcache import invalidate, invalidation
 from django_smartcache.breaker import breaker
-from tests.helpers import status
+from tests.helpers import DOWN_CACHE, status
 from tests.testapp.models import Product
 from tests.views import CALLS, TICKS
 
@@ -311,15 +310,7 @@ def test_bad_dependency_is_a_type_error_naming_the_expression(shop, bad):
         render("{% smartcache 60 n depends_on thing %}x{% endsmartcache %}", thing=bad)
 
 
-DOWN = {
-    "BACKEND": "django_redis.cache.RedisCache",
-    "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
-    "OPTIONS": {
-        "SOCKET_CONNECT_TIMEOUT": 0.2,
-        "SOCKET_TIMEOUT": 0.2,
-        "CONNECTION_POOL_KWARGS": {"connection_class": redis.Connection},
-    },
-}
+DOWN = DOWN_CACHE
 
 
 def test_broken_cache_still_renders_the_fragment(shop, caplog):

@@ -106,21 +106,6 @@ def redis_server(real_redis, tmp_path):
         server.kill()
 
 
-@pytest.fixture
-def clean_outbox(transactional_db):
-    """An empty outbox and a process that has not looked at it yet; all breakers closed after.
-
-    (Closing them before the database is flushed lets the bumps of that flush land, so no
-    rows are left for the next test.)
-    """
-    PendingInvalidation.objects.all().delete()
-    outbox.reset()
-    yield
-    breaker._breakers.clear()
-    invalidation._pending.clear()
-    outbox.reset()
-
-
 def cache_at(url: str) -> override_settings:
     """``default`` on ``url`` with fail-fast timeouts; the other aliases unchanged."""
     default = {

@@ -23,8 +23,6 @@ from tests.helpers import status
 from tests.test_errors import DOWN
 from tests.testapp.models import Category, Product
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
 TABLE = PendingInvalidation._meta.db_table
 PRODUCT = "m:testapp.product p:testapp.product"
 CATEGORY = "m:testapp.category p:testapp.category"
@@ -33,19 +31,7 @@ CACHE_DOWN = override_settings(CACHES={**settings.CACHES, "default": DOWN["defau
 NO_BACKOFF = override_settings(SMARTCACHE={"ERROR_BACKOFF": 0, "ERROR_BACKOFF_MAX": 0})
 
 
-@pytest.fixture(autouse=True)
-def _new_process(transactional_db):
-    """An empty outbox, and a process that has not looked at it yet.
-
-    Breakers close before the database is flushed after the test, so the bumps of that
-    flush land and leave no rows behind.
-    """
-    PendingInvalidation.objects.all().delete()
-    outbox.reset()
-    yield
-    breaker._breakers.clear()
-    invalidation._pending.clear()
-    outbox.reset()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_outbox")]
 
 
 def rows(using: str = "default") -> list[str]:
