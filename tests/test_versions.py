@@ -86,7 +86,8 @@ def test_stored_ttl_carries_jitter(client, shop):
     redis = get_redis_connection("default")
     for key in _smartcache_keys(":sc:e:page:"):
         ttls.add(redis.pttl(key))
-    assert all(48_000 <= ttl <= 72_000 for ttl in ttls), ttls
+    # 60 s +-20 %, read back a little later (PTTL counts down)
+    assert all(47_000 <= ttl <= 72_000 for ttl in ttls), ttls
     assert len(ttls) > 1
 
 
