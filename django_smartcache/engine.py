@@ -20,9 +20,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from .breaker import breaker
 from .conf import get_settings
 from .context import active, computing, record
-from .stores import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
+from .invalidation import pending_ok
+from .stores import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store, get_store
 
 _OLD = (STALE, EARLY, REVOKED)  # states that carry an old copy
 
@@ -114,6 +116,36 @@ def lookup(
             record(found.tags)
         return found, None
     return found, Fill(store, key, tags, found, lock)
+
+
+def guarded_lookup(
+    alias: str, key: str, tags: Sequence[str], *, wait: bool = True
+) -> tuple[ReadResult, Fill | None] | None:
+    """``lookup()`` behind the alias's breaker; ``None`` means: bypass the cache.
+
+    Bypass when the breaker is open, when an invalidation for ``alias`` is still
+    pending, or when reading fails (which the breaker records).
+    """
+    guard = breaker(alias)
+    if not guard.allow() or not pending_ok(alias):
+        return None
+    try:
+        found = lookup(get_store(alias), key, tags, wait=wait)
+    except Exception as exc:
+        guard.failed(exc, "reading")
+        return None
+    guard.succeeded()
+    return found
+
+
+def served_as(found: ReadResult, fill: Fill | None) -> str | None:
+    """``"HIT"`` or ``"STALE"`` when ``found`` is to be served without computing."""
+    if fill is None:
+        if found.state in (HIT, EARLY):
+            return "HIT"
+        if found.state in (STALE, REVOKED):
+            return "STALE"  # another process is recomputing it
+    return None
 
 
 def _read(store: Store, key: str, tags: Sequence[str], lock: str, want_tags: bool) -> ReadResult:

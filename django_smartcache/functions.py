@@ -17,9 +17,9 @@ from . import registry, stats
 from .breaker import breaker
 from .checks import check_installed
 from .conf import get_settings
-from .engine import lookup
-from .invalidation import bump, pending_ok, use_alias
-from .stores import EARLY, HIT, REVOKED, STALE, get_store
+from .engine import guarded_lookup, served_as
+from .invalidation import bump, use_alias
+from .stores import get_store
 from .tags import GLOBAL, Dependency, custom_tag, dependency_models, read_tags
 from .tracking import track
 
@@ -83,22 +83,14 @@ def cache_aside(
         if name:
             stats.count(alias, registry.FUNCTION, name, event)
 
-    guard = breaker(alias)
-    if not conf.ENABLED or not guard.allow() or not pending_ok(alias):
+    got = guarded_lookup(alias, key, tags, wait=wait) if conf.ENABLED else None
+    if got is None:
         note("BYPASS")
         return compute()
-    try:
-        found, fill = lookup(get_store(alias), key, tags, wait=wait)
-    except Exception as exc:
-        guard.failed(exc, "reading")
-        note("BYPASS")
-        return compute()
-    guard.succeeded()
-    if fill is None and found.state in (HIT, EARLY):
-        note("HIT")
-        return found.value
-    if fill is None and found.state in (STALE, REVOKED):
-        note("STALE")  # another process is recomputing it
+    found, fill = got
+    served = served_as(found, fill)
+    if served is not None:
+        note(served)
         return found.value
     if fill is None:
         note("BYPASS")
@@ -121,7 +113,7 @@ def cache_aside(
         _quietly(fill.release)
         raise TypeError(f"{key}: the result {value!r} cannot be pickled: {exc}") from exc
     except Exception as exc:
-        guard.failed(exc, "storing")
+        breaker(alias).failed(exc, "storing")
     return value
 
 

@@ -12,9 +12,9 @@ from django.http import HttpRequest, HttpResponseBase
 from . import http, registry, stats
 from .breaker import breaker
 from .conf import get_settings
-from .engine import Fill, lookup
-from .invalidation import pending_ok, use_alias
-from .stores import EARLY, HIT, PASS, REVOKED, STALE, VARY, get_store
+from .engine import Fill, guarded_lookup, served_as
+from .invalidation import use_alias
+from .stores import VARY
 from .tags import GLOBAL, Dependency, dependency_models, read_tags, url_tag
 from .tracking import track
 
@@ -65,34 +65,27 @@ class PageCache:
             return self._bypass(request, args, kwargs, conf.HEADER)
         visitor = http.Visitor(request, conf.CACHE_AUTHENTICATED)
         alias = self.alias or conf.CACHE_ALIAS
-        guard = breaker(alias)
-        if visitor.part is None or not guard.allow() or not pending_ok(alias):
+        if visitor.part is None:
             visitor.finish()
             return self._bypass(request, args, kwargs, conf.HEADER)
-        store = get_store(alias)
         # The path's tag makes every variant of this URL purgeable at once (invalidate_url).
         tags = [*self.tags(), url_tag(request.path)]
-        try:
-            base = http.page_key(
-                request, visitor.part, self.key_prefix, self._deps_id, self.query_params
-            )
-            key = base
-            found, fill = lookup(store, key, tags)
-            if found.state == VARY:
-                key = http.variant_key(request, base, found.value)
-                found, fill = lookup(store, key, tags)
-        except Exception as exc:
-            guard.failed(exc, "reading")
+        base = key = http.page_key(
+            request, visitor.part, self.key_prefix, self._deps_id, self.query_params
+        )
+        got = guarded_lookup(alias, key, tags)
+        if got is not None and got[0].state == VARY:
+            key = http.variant_key(request, base, got[0].value)
+            got = guarded_lookup(alias, key, tags)
+        if got is None:
             visitor.finish()
             return self._bypass(request, args, kwargs, conf.HEADER)
-        guard.succeeded()
-        if fill is None and found.state in (HIT, EARLY):
+        found, fill = got
+        served = served_as(found, fill)
+        if served is not None:
             visitor.finish()
-            return self._label(http.thaw(found.value), HIT_, conf.HEADER)
-        if fill is None and found.state in (STALE, REVOKED):
-            visitor.finish()  # another process is recomputing it
-            return self._label(http.thaw(found.value), STALE_, conf.HEADER)
-        if found.state == PASS or fill is None:
+            return self._label(http.thaw(found.value), served, conf.HEADER)
+        if fill is None:  # a pass marker: not ours to fill
             visitor.finish()
             return self._bypass(request, args, kwargs, conf.HEADER)
         return self._fill(request, args, kwargs, visitor, fill, base, key)

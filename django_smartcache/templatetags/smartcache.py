@@ -30,9 +30,8 @@ from django.template.base import FilterExpression, NodeList, Parser, Token, Vari
 from ..breaker import breaker
 from ..conf import get_settings
 from ..context import record
-from ..engine import lookup
-from ..invalidation import pending_ok, use_alias
-from ..stores import EARLY, HIT, REVOKED, STALE, get_store
+from ..engine import guarded_lookup, served_as
+from ..invalidation import use_alias
 from ..tags import GLOBAL, dependency_models, read_tags
 from ..tracking import track
 
@@ -75,19 +74,16 @@ class SmartcacheNode(template.Node):
         deps, tags = self._dependencies(context)
         track(dependency_models(deps))
         use_alias(alias)
-        guard = breaker(alias)
-        if timeout == 0 or not guard.allow() or not pending_ok(alias):
+        if timeout == 0:
             return self._uncached(context, tags)
         vary = [var.resolve(context) for var in self.vary_on]
         key = f"frag:{self.name}:{_digest(vary, tags)}"
-        try:
-            found, fill = lookup(get_store(alias), key, tags)
-        except Exception as exc:
-            guard.failed(exc, "reading")
+        got = guarded_lookup(alias, key, tags)
+        if got is None:
             return self._uncached(context, tags)
-        guard.succeeded()
-        if fill is None and found.state in (HIT, EARLY, STALE, REVOKED):
-            return found.value  # STALE/REVOKED: another process is re-rendering it
+        found, fill = got
+        if served_as(found, fill) is not None:
+            return found.value
         if fill is None:  # a pass marker: not ours to fill
             return self._uncached(context, tags)
         try:
