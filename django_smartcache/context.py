@@ -17,12 +17,14 @@ _frames: ContextVar[tuple[Frame, ...]] = ContextVar("smartcache_frames", default
 
 
 class Frame:
-    """The tags one computation has discovered, in first-seen order."""
+    """The tags one computation has discovered, in first-seen order, and what it
+    read of the visitor (``privacy.USER``, ``SESSION``, ``MESSAGES``, ``CSRF``)."""
 
-    __slots__ = ("tags",)
+    __slots__ = ("tags", "reads")
 
     def __init__(self) -> None:
         self.tags: dict[str, None] = {}
+        self.reads: set[str] = set()
 
 
 @contextmanager
@@ -48,6 +50,19 @@ def record(tags: Iterable[str]) -> None:
         tags = tuple(tags)
         for frame in frames:
             frame.tags.update(dict.fromkeys(tags))
+
+
+def record_reads(reads: Iterable[str]) -> None:
+    """Mark every enclosing computation as having read these parts of the visitor.
+
+    Like a dependency, the mark bubbles up: a page whose fragment read the
+    session read the session too.
+    """
+    frames = _frames.get()
+    if frames:
+        reads = set(reads)
+        for frame in frames:
+            frame.reads |= reads
 
 
 def depend_on(*deps: Dependency) -> None:

@@ -7,7 +7,9 @@ The sequence for every kind of entry (page, fragment, function result):
    per-entry lock. Processes that did not get the lock poll for the winner's
    result for up to ``LOCK_WAIT`` seconds (single flight).
 2. ``Fill.run()``: the computation runs inside a dependency frame, stamped with
-   the tokens read *before* it started.
+   the tokens read *before* it started, while ``privacy.watching`` notes what it
+   read of the visitor (``Fill.reads``); the front end decides whether that lets
+   it be shared.
 3. ``Fill.save()``: one round trip stores the entry unless a dependency
    discovered during the computation was invalidated after it started.
 """
@@ -24,6 +26,7 @@ from .breaker import breaker
 from .conf import get_settings
 from .context import active, computing, record
 from .invalidation import pending_ok
+from .privacy import watching
 from .stores import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store, get_store
 
 _OLD = (STALE, EARLY, REVOKED)  # states that carry an old copy
@@ -53,32 +56,41 @@ class Fill:
         self.stale = found.value if found.state in _OLD else None
         self.stale_tags = found.tags
         self.discovered: list[str] = []
+        self.reads: frozenset[str] = frozenset()
         self.duration = 0.0
 
-    def run(self, compute: Callable[[], T]) -> T:
-        """Run ``compute`` collecting the dependencies it discovers."""
+    def run(self, compute: Callable[[], T], request: Any = None) -> T:
+        """Run ``compute`` collecting the dependencies it discovers and what it reads
+        of the visitor (of ``request`` and of every request already in play)."""
         started = time.monotonic()
-        with computing() as frame:
-            try:
+        frame = None
+        try:
+            with computing() as frame, watching(request):
                 return compute()
-            finally:
-                self.duration = time.monotonic() - started
+        finally:
+            self.duration = time.monotonic() - started
+            if frame is not None:
                 self.discovered = [t for t in frame.tags if t not in self.static]
-                # Discovered tags already reached enclosing frames; add our static ones.
-                record(self.static)
+                self.reads = frozenset(frame.reads)
+            # Discovered tags already reached enclosing frames; add our static ones.
+            record(self.static)
 
     def save(self, key: str, value: Any, timeout: float | None) -> bool:
         """Store ``value`` under ``key`` (normally ``self.key``); free the lock."""
-        return self.store.write(
+        lock = self.lock if key == self.key else None
+        stored = self.store.write(
             key,
             value,
             stamp=self.stamp,
             dynamic=self.discovered,
             seq=self.seq,
             ttl=ttl_with_jitter(timeout),
-            lock_token=self.lock if key == self.key else None,
+            lock_token=lock,
             duration=self.duration,
         )
+        if lock:
+            self.lock = None  # the store freed it, stored or not
+        return stored
 
     def mark(self, field: str, value: str, ttl: float | None) -> None:
         """Turn ``self.key`` into a Vary manifest or a pass marker; free the lock."""

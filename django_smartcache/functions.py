@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 
 from django.core import checks
 from django.db import models
+from django.http import HttpRequest
 
-from . import registry, stats
+from . import privacy, registry, stats
 from .breaker import breaker
 from .checks import check_installed
 from .conf import get_settings
@@ -69,12 +70,17 @@ def cache_aside(
     *,
     wait: bool = True,
     name: str | None = None,
+    request: Any = None,
+    keyed_on: frozenset[str] | set[str] = frozenset(),
 ) -> T:
     """Return the valid entry under ``key`` or compute, stamp and store it.
 
     Cache errors never propagate: the value is computed uncached and the
     breaker backs off. Results that cannot be pickled raise ``TypeError``.
     With ``name``, hits, misses and bypasses are counted under it (``stats``).
+    A result whose computation read the visitor (of ``request``, or of a request
+    already in play) is not stored, unless ``key`` was derived from that very
+    part of the visitor (``keyed_on``, e.g. the user).
     """
     conf = get_settings()
     alias = alias or conf.CACHE_ALIAS
@@ -96,7 +102,7 @@ def cache_aside(
         note("BYPASS")
         return compute()
     try:
-        value = fill.run(compute)
+        value = fill.run(compute, request)
         if isinstance(value, models.QuerySet):
             raise TypeError(
                 f"{key}: a QuerySet cannot be cached; return list(queryset) or a value instead."
@@ -107,6 +113,15 @@ def cache_aside(
     note("MISS")
     if name:
         stats.discovered(alias, registry.FUNCTION, name, fill.discovered)
+    private = fill.reads - keyed_on
+    if private:
+        # Computed for this visitor only; a pass marker spares the next callers the lock.
+        reason = "read the visitor's " + ", ".join(sorted(private))
+        try:
+            fill.mark("x", reason, conf.PASS_TTL)
+        except Exception as exc:
+            breaker(alias).failed(exc, "storing")
+        return value
     try:
         fill.save(key, value, conf.TIMEOUT if timeout is None else timeout)
     except (pickle.PicklingError, TypeError, AttributeError) as exc:
@@ -115,6 +130,17 @@ def cache_aside(
     except Exception as exc:
         breaker(alias).failed(exc, "storing")
     return value
+
+
+def _request_among(args: tuple, kwargs: dict) -> HttpRequest | None:
+    """A request passed to a cached function (Django's, or the one a DRF request wraps)."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, HttpRequest):
+            return value
+        inner = getattr(value, "_request", None)
+        if isinstance(inner, HttpRequest):
+            return inner
+    return None
 
 
 def _quietly(action: Callable[[], Any]) -> None:
@@ -170,13 +196,21 @@ def cached(
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> T:
+            request = _request_among(args, kwargs)
+            if request is None:
+                entry_key, keyed_on = key_for(args, kwargs), frozenset()
+            else:
+                with privacy.reads_of(request) as keyed_on:
+                    entry_key = key_for(args, kwargs)
             return cache_aside(
                 cache,
-                key_for(args, kwargs),
+                entry_key,
                 tags(),
                 lambda: fn(*args, **kwargs),
                 timeout,
                 name=name,
+                request=request,
+                keyed_on=keyed_on,
             )
 
         def invalidate(*args: Any, **kwargs: Any) -> None:

@@ -18,8 +18,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone, translation
 from django.utils.functional import SimpleLazyObject, empty
 
+from . import csrf, privacy
+
 cc_delim_re = re.compile(r"\s*,\s*")  # Django 6.1 dropped django.utils.cache.cc_delim_re
+_LOCALE_MIDDLEWARE = "django.middleware.locale.LocaleMiddleware"
 _UNCACHEABLE_DIRECTIVES = frozenset({"private", "no-store", "no-cache"})
+# RFC 9111 3.5: a shared cache may reuse a response to a request with Authorization
+# only when the response says so with one of these.
+_SHARED_WITH_AUTHORIZATION = frozenset({"public", "s-maxage", "must-revalidate"})
 
 
 def _digest(text: str) -> str:
@@ -127,14 +133,40 @@ def page_key(
 
 
 def variant_key(request: HttpRequest, base: str, headers: tuple[str, ...]) -> str:
-    """Key of one variant of a page whose response varies on ``headers``."""
-    values = []
+    """Key of one variant of a page whose response varies on ``headers``.
+
+    An absent header and an empty one are different variants (RFC 9111 4.1). With
+    ``USE_I18N`` and ``LocaleMiddleware``, ``Accept-Language`` is left out as Django
+    leaves it out: the active language, chosen from it, is already part of the key,
+    and raw header strings would only split one entry into many. Without the
+    middleware the header does not choose the language, so it stays in the key.
+    """
+    skip_language = settings.USE_I18N and _LOCALE_MIDDLEWARE in settings.MIDDLEWARE
+    parts = []
     for header in headers:
+        if skip_language and header == "accept-language":
+            continue
         name = header.upper().replace("-", "_")
         if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             name = "HTTP_" + name
-        values.append(request.META.get(name, ""))
-    return f"{base}:{_digest(chr(0).join(values))}"
+        value = request.META.get(name)
+        parts.append("\1" if value is None else "=" + value)
+    return f"{base}:{_digest(chr(0).join(parts))}"
+
+
+def authorization(request: HttpRequest) -> str:
+    """The request's ``Authorization`` header, ``""`` when absent or empty."""
+    return request.META.get("HTTP_AUTHORIZATION", "")
+
+
+def visitor_part(visitor: str, request: HttpRequest) -> str:
+    """The visitor's part of a page key: who they are, and their credentials if any.
+
+    A request with ``Authorization`` only ever meets entries stored for the very
+    same header, which are stored only when the response allowed it.
+    """
+    auth = authorization(request)
+    return f"{visitor}a{_digest(auth)}" if auth else visitor
 
 
 def vary_headers(response: HttpResponseBase) -> tuple[str, ...]:
@@ -144,46 +176,57 @@ def vary_headers(response: HttpResponseBase) -> tuple[str, ...]:
     return tuple(sorted({h.strip().lower() for h in cc_delim_re.split(response["Vary"]) if h}))
 
 
+def cache_directives(response: HttpResponseBase) -> set[str]:
+    """The names of the response's ``Cache-Control`` directives, lower-cased."""
+    if not response.has_header("Cache-Control"):
+        return set()
+    directives = cc_delim_re.split(response["Cache-Control"])
+    return {d.split("=", 1)[0].strip().lower() for d in directives}
+
+
 def refusal(
     request: HttpRequest,
     response: HttpResponseBase,
-    session_used: bool,
+    reads: set[str] | frozenset[str],
     cacheable_status: frozenset[int],
 ) -> str | None:
-    """Why this response must not be stored (``None`` when it may be)."""
+    """Why this response must not be stored (``None`` when it may be).
+
+    ``reads`` is what computing it read of the visitor (``privacy``); a page key
+    already tells visitors apart, so only the session and messages make it private.
+    """
     if response.streaming:
         return "streaming response"
     if response.status_code not in cacheable_status:
         return f"status {response.status_code}"
-    if response.cookies:
+    if response.cookies or response.has_header("Set-Cookie"):
         return "sets a cookie"
-    if response.has_header("Cache-Control"):
-        directives = {
-            d.split("=", 1)[0].strip().lower() for d in cc_delim_re.split(response["Cache-Control"])
-        }
-        if directives & _UNCACHEABLE_DIRECTIVES:
-            return "Cache-Control forbids it"
+    directives = cache_directives(response)
+    if directives & _UNCACHEABLE_DIRECTIVES:
+        return "Cache-Control forbids it"
     if "*" in vary_headers(response):
         return "Vary: *"
-    if request.META.get("CSRF_COOKIE_NEEDS_UPDATE"):
-        return "holds the visitor's CSRF token"
-    if session_used:
+    if authorization(request) and not directives & _SHARED_WITH_AUTHORIZATION:
+        return "answers a request with Authorization (RFC 9111 3.5)"
+    if privacy.SESSION in reads:
         return "depends on the visitor's session"
-    messages = getattr(request, "_messages", None)
-    if messages is not None and getattr(messages, "used", False) and len(messages):
+    if privacy.MESSAGES in reads:
         return "shows the visitor's messages"
     return None
 
 
-def freeze(response: HttpResponse) -> tuple[int, list[tuple[str, str]], bytes, float]:
-    """What is stored of a response: status, headers, body and when it was made."""
+def freeze(response: HttpResponse, content: bytes, tokens: bool) -> tuple[Any, ...]:
+    """What is stored of a response: status, headers, body, when it was made, and
+    whether the body holds CSRF placeholders to fill in per visitor."""
     headers = [(k, v) for k, v in response.items() if k.lower() != "age"]
-    return (response.status_code, headers, response.content, time.time())
+    return (response.status_code, headers, content, time.time(), tokens)
 
 
-def thaw(frozen: tuple[Any, ...]) -> HttpResponse:
-    """Rebuild a response from :func:`freeze` output, with its ``Age``."""
-    status, headers, content, created = frozen
+def thaw(frozen: tuple[Any, ...], request: HttpRequest) -> HttpResponse:
+    """Rebuild a response from :func:`freeze` output for this visitor, with its ``Age``."""
+    status, headers, content, created, *rest = frozen
+    if rest and rest[0]:
+        content = csrf.fill_in(content, request)
     response = HttpResponse(content, status=status, headers=dict(headers))
     response["Age"] = str(max(0, int(time.time() - created)))
     return response

@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_vary_headers
 
-from . import http, registry, stats
+from . import csrf, http, privacy, registry, stats
 from .breaker import breaker
 from .conf import get_settings
 from .engine import Fill, guarded_lookup, served_as
@@ -71,7 +72,11 @@ class PageCache:
         # The path's tag makes every variant of this URL purgeable at once (invalidate_url).
         tags = [*self.tags(), url_tag(request.path)]
         base = key = http.page_key(
-            request, visitor.part, self.key_prefix, self._deps_id, self.query_params
+            request,
+            http.visitor_part(visitor.part, request),
+            self.key_prefix,
+            self._deps_id,
+            self.query_params,
         )
         got = guarded_lookup(alias, key, tags)
         if got is not None and got[0].state == VARY:
@@ -84,41 +89,48 @@ class PageCache:
         served = served_as(found, fill)
         if served is not None:
             visitor.finish()
-            return self._label(http.thaw(found.value), served, conf.HEADER)
+            return self._label(http.thaw(found.value, request), served, conf.HEADER)
         if fill is None:  # a pass marker: not ours to fill
             visitor.finish()
             return self._bypass(request, args, kwargs, conf.HEADER)
         return self._fill(request, args, kwargs, visitor, fill, base, key)
 
     def _fill(self, request, args, kwargs, visitor, fill: Fill, base: str, key: str):
+        try:
+            return self._compute(request, args, kwargs, visitor, fill, base, key)
+        finally:
+            # Every way out frees the lock (a no-op once stored or marked), so a view
+            # that failed never leaves its URL waiting on it.
+            self._safely(fill.release, fill)
+
+    def _compute(self, request, args, kwargs, visitor, fill: Fill, base: str, key: str):
         conf = get_settings()
         try:
-            response = fill.run(lambda: self.view(request, *args, **kwargs))
+            try:
+                response = fill.run(lambda: _rendered(self.view(request, *args, **kwargs)), request)
+            finally:
+                session_used = visitor.finish()
         except Exception as exc:
-            visitor.finish()
-            self._safely(fill.release, fill)
             if fill.stale is not None and conf.STALE_IF_ERROR:
                 return self._stale_if_error(request, fill, exc)
             raise
-        except BaseException:
-            visitor.finish()
-            self._safely(fill.release, fill)
-            raise
         stats.discovered(fill.store.alias, registry.VIEW, self.name, fill.discovered)
-        session_used = visitor.finish()
         if response.status_code >= 500 and fill.stale is not None and conf.STALE_IF_ERROR:
-            self._safely(fill.release, fill)
             return self._stale_if_error(request, fill, f"status {response.status_code}")
-        if request.method == "HEAD":
-            self._safely(fill.release, fill)  # a HEAD body may be cut short; never store it
+        if http.authorization(request) and "public" not in http.cache_directives(response):
+            patch_vary_headers(response, ("Authorization",))  # as Django's cache_page does
+        if request.method == "HEAD":  # a HEAD body may be cut short; never store it
             return self._label(response, MISS_, conf.HEADER)
-        refusal = http.refusal(request, response, session_used, conf.CACHEABLE_STATUS)
+        reads = fill.reads | {privacy.SESSION} if session_used else fill.reads
+        refusal = http.refusal(request, response, reads, conf.CACHEABLE_STATUS)
+        if refusal is None:
+            content, tokens, refusal = _punch_csrf(request, response, reads)
         if refusal is not None or self.timeout == 0:
             logger.debug("Not caching %s: %s", request.path, refusal or "timeout 0")
             self._safely(lambda: fill.mark("x", refusal or "timeout 0", conf.PASS_TTL), fill)
             return self._label(response, MISS_, conf.HEADER)
         timeout = conf.TIMEOUT if self.timeout is None else self.timeout
-        frozen = http.freeze(response)
+        frozen = http.freeze(response, content, tokens)
         vary = http.vary_headers(response)
 
         def store() -> None:
@@ -132,8 +144,6 @@ class PageCache:
                 if base_lock:
                     fill.lock = None
             fill.save(variant, frozen, timeout)
-            if fill.key != variant:
-                fill.release()
 
         self._safely(store, fill)
         return self._label(response, MISS_, conf.HEADER)
@@ -146,7 +156,7 @@ class PageCache:
             error,
             exc_info=isinstance(error, BaseException),
         )
-        return self._label(http.thaw(fill.stale), STALE_, get_settings().HEADER)
+        return self._label(http.thaw(fill.stale, request), STALE_, get_settings().HEADER)
 
     def _safely(self, action: Callable[[], Any], fill: Fill) -> None:
         try:
@@ -164,3 +174,36 @@ class PageCache:
         if header:
             response[header] = status
         return response
+
+
+def _rendered(response: HttpResponseBase) -> HttpResponseBase:
+    """Render an unrendered ``TemplateResponse`` (class-based views) right away.
+
+    Django's ``cache_page`` stores such a response from a post-render callback,
+    after the handler rendered it. Rendering it here, inside the computation,
+    is what lets the fragments, queries and visitor reads of its template count
+    as part of this page; template-response middleware then sees a rendered
+    response (README, "Differences from Django").
+    """
+    if getattr(response, "is_rendered", True) is False and callable(response.render):
+        response.render()
+    return response
+
+
+def _punch_csrf(
+    request: HttpRequest, response: HttpResponseBase, reads: frozenset[str]
+) -> tuple[bytes, bool, str | None]:
+    """The body to store with the visitor's CSRF tokens punched out, whether hits must
+    fill tokens in, and why not to store at all (a token that cannot be replaced)."""
+    content = response.content
+    secret = csrf.secret_of(request)
+    if secret is None:  # no token was made or sent: there is none to find
+        return content, False, None
+    content, found = csrf.punch(content, secret)
+    if csrf.exposes(content, secret) or any(csrf.exposes(v, secret) for _, v in response.items()):
+        return content, False, "holds the visitor's CSRF token where it cannot be replaced"
+    if privacy.CSRF in reads and not found and response.has_header("Content-Encoding"):
+        return content, False, "may hold the visitor's CSRF token in encoded content"
+    # A token was asked for (even if not shown: ensure_csrf_cookie): each hit asks again,
+    # so the CSRF cookie is set exactly when the view would have set it.
+    return content, bool(found) or privacy.CSRF in reads, None

@@ -26,6 +26,12 @@ urlpatterns = [
     path("flaky/", views.flaky),
     path("django/slow/", views.django_slow),
     path("async/", views.async_view),
+    path("csrf/template/", views.csrf_template),
+    path("csrf/fragment/", views.csrf_fragment),
+    path("csrf/fragment-page/", views.csrf_fragment_page),
+    path("csrf/secret/", views.csrf_secret_shown),
+    path("csrf/header/", views.csrf_in_header),
+    path("form/", views.form_post),
 ]
 
 urlpatterns += [

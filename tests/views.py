@@ -225,3 +225,53 @@ def flaky(request):
     if FLAKY["mode"] == "500":
         return HttpResponse("oops", status=500)
     return HttpResponse(f"flaky run {CALLS['flaky']}")
+
+
+# --------------------------------------------------------------------------- CSRF
+
+
+@cache_page(60)
+def csrf_template(request):
+    """A page with a form: cached with the token punched out, refilled per visitor."""
+    from django.shortcuts import render
+
+    ran("csrf_template")
+    return render(request, "smartcache_tests/csrf_form.html")
+
+
+def csrf_fragment(request):
+    """Not cached as a page: the form is a cached fragment."""
+    from django.shortcuts import render
+
+    return render(request, "smartcache_tests/csrf_fragment.html", {"tick": TICKS})
+
+
+@cache_page(60)
+def csrf_fragment_page(request):
+    """A cached page around the cached form fragment."""
+    from django.shortcuts import render
+
+    ran("csrf_fragment_page")
+    return render(request, "smartcache_tests/csrf_fragment.html", {"tick": TICKS})
+
+
+@cache_page(60)
+def csrf_secret_shown(request):
+    """Shows the visitor's unmasked CSRF secret: never to be stored."""
+    ran("csrf_secret")
+    get_token(request)
+    return HttpResponse(f"secret={request.META['CSRF_COOKIE']}")
+
+
+@cache_page(60)
+def csrf_in_header(request):
+    """Sends the token in a header, where it cannot be replaced: never to be stored."""
+    ran("csrf_header")
+    response = HttpResponse("see the header")
+    response["X-CSRFToken"] = get_token(request)
+    return response
+
+
+def form_post(request):
+    """A CSRF-protected form target (CsrfViewMiddleware checks the POST)."""
+    return HttpResponse(f"posted {request.method}")

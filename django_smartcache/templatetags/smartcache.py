@@ -19,6 +19,8 @@ dependencies to it, on a hit as on a miss.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django import template
@@ -27,6 +29,7 @@ from django.db import models
 from django.db.models.query import QuerySet
 from django.template.base import FilterExpression, NodeList, Parser, Token, Variable
 
+from .. import csrf, privacy
 from ..breaker import breaker
 from ..conf import get_settings
 from ..context import record
@@ -76,23 +79,35 @@ class SmartcacheNode(template.Node):
         use_alias(alias)
         if timeout == 0:
             return self._uncached(context, tags)
-        vary = [var.resolve(context) for var in self.vary_on]
+        request = _request_of(context)
+        with privacy.reads_of(request) as keyed_on, _visitor_vars(context, request):
+            vary = [var.resolve(context) for var in self.vary_on]
         key = f"frag:{self.name}:{_digest(vary, tags)}"
         got = guarded_lookup(alias, key, tags)
         if got is None:
             return self._uncached(context, tags)
         found, fill = got
         if served_as(found, fill) is not None:
-            return found.value
+            return _for_visitor(found.value, request)
         if fill is None:  # a pass marker: not ours to fill
             return self._uncached(context, tags)
         try:
-            rendered = fill.run(lambda: self.nodelist.render(context))
+            rendered = fill.run(lambda: self._render(context, request), request)
         except BaseException:
             _safely(fill.release, alias)
             raise
-        _safely(lambda: fill.save(key, rendered, timeout), alias)
+        stored, private = _shareable(rendered, fill.reads - keyed_on, request)
+        if private:
+            # Shown to this visitor only; a pass marker spares the next ones the lock.
+            reason = f"read the visitor's {private}"
+            _safely(lambda: fill.mark("x", reason, conf.PASS_TTL), alias)
+        else:
+            _safely(lambda: fill.save(key, stored, timeout), alias)
         return rendered
+
+    def _render(self, context: template.Context, request: Any) -> str:
+        with _visitor_vars(context, request):
+            return self.nodelist.render(context)
 
     def _timeout(self, context: template.Context, default: float | None) -> float | None:
         value = self.timeout.resolve(context)
@@ -126,6 +141,60 @@ class SmartcacheNode(template.Node):
     def _uncached(self, context: template.Context, tags: list[str]) -> str:
         record(tags)  # an enclosing cached computation still depends on what we show
         return self.nodelist.render(context)
+
+
+def _request_of(context: template.Context) -> Any:
+    """The request being rendered for: a ``RequestContext``'s, or one in the context."""
+    request = getattr(context, "request", None)
+    if request is None:
+        request = context.get("request") if hasattr(context, "get") else None
+    return request if hasattr(request, "META") else privacy.current_request()
+
+
+@contextmanager
+def _visitor_vars(context: template.Context, request: Any) -> Iterator[None]:
+    """Point the ``user`` and ``perms`` template variables at ``request.user``.
+
+    The auth context processor bound them when the template started, possibly to
+    a user already loaded; ``request.user`` is the watched one during a computation.
+    """
+    if request is None or "user" not in context or "user" not in request.__dict__:
+        yield
+        return
+    user = request.user
+    extra = {"user": user}
+    if "perms" in context:
+        from django.contrib.auth.context_processors import PermWrapper
+
+        extra["perms"] = PermWrapper(user)
+    with context.push(**extra):
+        yield
+
+
+def _shareable(rendered: str, reads: set[str] | frozenset[str], request: Any) -> tuple[str, str]:
+    """What to store of a rendered fragment, and what makes it private (``""``: nothing).
+
+    A fragment key does not tell visitors apart, so any read of the visitor makes it
+    private, unless the key was derived from it (``vary_on`` the user). A CSRF token
+    is the exception: punched out here, filled in per visitor on each hit.
+    """
+    private = reads - {privacy.CSRF}
+    if private:
+        return rendered, ", ".join(sorted(private))
+    secret = csrf.secret_of(request)
+    if secret is None:
+        return rendered, ""
+    stored, _ = csrf.punch(rendered, secret)
+    if csrf.exposes(stored, secret):
+        return rendered, "CSRF token, where it cannot be replaced"
+    return stored, ""
+
+
+def _for_visitor(value: str, request: Any) -> str:
+    """A stored fragment with this visitor's CSRF token filled in, if it had one."""
+    if csrf.PLACEHOLDER in value:
+        return csrf.fill_in(value, request)
+    return value
 
 
 def _resolve_dependency(expr: FilterExpression, context: template.Context) -> Any:
