@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.sitemaps import views as sitemap_views
-from django.urls import path
+from django.urls import include, path
 
 from tests import views
 from tests.sitemaps import SITEMAPS
@@ -32,6 +32,7 @@ urlpatterns = [
     path("csrf/secret/", views.csrf_secret_shown),
     path("csrf/header/", views.csrf_in_header),
     path("form/", views.form_post),
+    path("private/", include("tests.private_views")),
 ]
 
 urlpatterns += [
