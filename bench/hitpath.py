@@ -12,7 +12,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from .common import VARIANTS, Run, ratio, say, spread
+from .common import SLUG, VARIANTS, Run, ratio, say, spread
 
 
 def _per_call_us(fn, n: int) -> float:
@@ -20,6 +20,48 @@ def _per_call_us(fn, n: int) -> float:
     for _ in range(n):
         fn()
     return (time.perf_counter() - start) / n * 1e6
+
+
+def _csrf_refill(rounds: int, requests: int) -> dict[str, Any]:
+    """A HIT of the product page with a form (token refilled per visitor) vs without one.
+
+    ``with_form``: each request a new visitor (no cookies), the worst case, where the hit
+    also makes the visitor's CSRF secret and the middleware sets its cookie, as Django would.
+    ``with_form_returning``: one visitor who already holds the CSRF cookie.
+    """
+    from django.test import Client
+
+    paths = {
+        "without_form": f"/bench/csrf/without-form/{SLUG}/",
+        "with_form": f"/bench/csrf/with-form/{SLUG}/",
+    }
+    samples: dict[str, list[float]] = defaultdict(list)
+    for path in paths.values():
+        for _ in range(3):
+            assert Client(HTTP_HOST="127.0.0.1").get(path).status_code == 200
+        assert Client(HTTP_HOST="127.0.0.1").get(path)["X-Smartcache"] == "HIT"
+    returning = Client(HTTP_HOST="127.0.0.1")
+    returning.get(paths["with_form"])
+    for _ in range(rounds):
+        for name, path in paths.items():
+            samples[name].append(
+                _per_call_us(lambda p=path: Client(HTTP_HOST="127.0.0.1").get(p), requests)
+            )
+        samples["with_form_returning"].append(
+            _per_call_us(lambda: returning.get(paths["with_form"]), requests)
+        )
+        # The same client reused without a form, for a like-for-like returning visitor.
+        samples["without_form_returning"].append(
+            _per_call_us(lambda: returning.get(paths["without_form"]), requests)
+        )
+    summary = {name: spread(values) for name, values in samples.items()}
+    med = {name: s["median"] for name, s in summary.items()}
+    return {
+        **summary,
+        "added_us": med["with_form"] - med["without_form"],
+        "added_returning_us": med["with_form_returning"] - med["without_form_returning"],
+        "samples_us": samples,
+    }
 
 
 def run(bench: Run, *, rounds: int, requests: int) -> dict[str, Any]:
@@ -38,6 +80,8 @@ def run(bench: Run, *, rounds: int, requests: int) -> dict[str, Any]:
         for name, (_label, path) in VARIANTS.items():
             n = requests if name != "uncached" else max(20, requests // 10)
             samples[name].append(_per_call_us(lambda p=path: client.get(p), n))
+
+    csrf = _csrf_refill(rounds, requests)
 
     redis = get_redis_connection("default")
     page = b"x" * len(client.get(VARIANTS["constant"][1]).content)
@@ -76,6 +120,7 @@ def run(bench: Run, *, rounds: int, requests: int) -> dict[str, Any]:
         "one_round_trip_inside_a_request_us": in_request,
         "us_per_request": summary,
         "redis_floor_us": {name: spread(values) for name, values in floors.items()},
+        "csrf_refill_us": csrf,
         "samples_us": samples,
         "floor_samples_us": floors,
     }
@@ -83,6 +128,8 @@ def run(bench: Run, *, rounds: int, requests: int) -> dict[str, Any]:
         "hit path (in process, us/request): "
         + ", ".join(f"{k} {v['median']:.0f}" for k, v in summary.items())
         + f"; Redis PING round trip {spread(floors['redis_ping'])['median']:.0f}"
+        + f"; a hit that refills a CSRF token costs {csrf['added_us']:.0f} us more for a new "
+        + f"visitor, {csrf['added_returning_us']:.0f} us for one with the CSRF cookie"
     )
     bench.save("hitpath", data)
     return data

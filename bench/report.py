@@ -239,6 +239,18 @@ def readme_block(results: dict[str, Any], chart_name: str | None, run_info: dict
             f"{ping:.0f} µs, GET of a page-sized value {page_get:.0f} µs{inside_text}.",
             "",
         ]
+        csrf = hp.get("csrf_refill_us")
+        if csrf:
+            lines += [
+                "A hit of the same page with a form, its CSRF token punched out when stored and "
+                f"filled in per visitor: {csrf['with_form']['median']:.0f} µs against "
+                f"{csrf['without_form']['median']:.0f} µs without the form, "
+                f"**+{csrf['added_us']:.0f} µs** per hit for a new visitor (the hit also makes "
+                "the visitor's CSRF secret and the middleware sets its cookie, as Django would), "
+                f"**+{csrf.get('added_returning_us', 0):.0f} µs** for a visitor who holds the "
+                "CSRF cookie already.",
+                "",
+            ]
     rt = results.get("roundtrips")
     if rt:
         lines += _roundtrip_lines(rt["summary"])

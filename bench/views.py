@@ -89,3 +89,25 @@ def stampede_smartcache(request):
 @django_cache_page(PAGE_TIMEOUT, cache="django")
 def stampede_django(request):
     return _slow_page("django", request)
+
+
+# The CSRF refill: the product page's bytes with and without a form, both under smartcache.
+_FORM = '<form method="post" action="/cart/">{% csrf_token %}<button>Add to cart</button></form>'
+
+
+def _form_page(request, with_form: bool) -> HttpResponse:
+    from django.template import engines
+
+    body = page_bytes().decode()
+    form = engines["django"].from_string(_FORM).render(request=request) if with_form else ""
+    return HttpResponse(body.replace("</body>", form + "</body>", 1), content_type=CONTENT_TYPE)
+
+
+@smart_cache_page(PAGE_TIMEOUT)
+def page_without_form(request, slug):
+    return _form_page(request, with_form=False)
+
+
+@smart_cache_page(PAGE_TIMEOUT)
+def page_with_form(request, slug):
+    return _form_page(request, with_form=True)
