@@ -1,0 +1,14 @@
+"""Fixtures of the ported Django tests (the suite-wide ones come from ``tests/conftest.py``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from django_smartcache import invalidation
+
+
+@pytest.fixture(autouse=True)
+def _own_aliases(monkeypatch):
+    """Aliases these tests cache into (``cache="other"``, ``using=``) do not leak into other
+    tests' invalidations."""
+    monkeypatch.setattr(invalidation, "_extra_aliases", set(invalidation._extra_aliases))
