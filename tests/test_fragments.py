@@ -138,6 +138,12 @@ def test_vary_on_values_get_separate_entries(shop):
     assert len(fragment_keys()) == 2
 
 
+def test_vary_on_values_containing_the_separator_never_share_an_entry(shop):
+    source = "{% smartcache 60 pair a b %}{{ a }}/{{ b }}{% endsmartcache %}"
+    assert render(source, a="x:y", b="z") == "x:y/z"
+    assert render(source, a="x", b="y:z") == "x/y:z", "two vary_on sets collided in one key"
+
+
 def test_rows_never_share_an_entry_without_vary_on(shop):
     source = "{% smartcache 60 card depends_on p %}{{ p.name }}{% endsmartcache %}"
     assert render(source, p=shop["laptop"]) == "Laptop"

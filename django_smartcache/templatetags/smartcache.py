@@ -220,10 +220,13 @@ def _attribute(owner: Any, name: str) -> Any:
 
 
 def _digest(vary: list[Any], tags: list[str]) -> str:
+    """One digest of the vary-on values and the tags, each part length-prefixed so that
+    ``["a:b"]`` and ``["a", "b"]`` never share an entry (Django's own key can)."""
     hasher = hashlib.md5(usedforsecurity=False)
-    for part in (*vary, "\0", *tags):
-        hasher.update(str(part).encode())
-        hasher.update(b":")
+    for part in (*(str(v) for v in vary), None, *tags):
+        data = b"|" if part is None else part.encode()
+        hasher.update(b"%d:" % len(data) if part is not None else b"")
+        hasher.update(data)
     return hasher.hexdigest()
 
 
