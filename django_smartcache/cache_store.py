@@ -16,7 +16,18 @@ from typing import Any
 from django.core.cache import caches
 
 from .conf import get_settings
-from .stores import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
+from .stores import (
+    EARLY,
+    HIT,
+    MISS,
+    PASS,
+    REVOKED,
+    STALE,
+    VARY,
+    ReadResult,
+    Store,
+    is_held,
+)
 from .tags import GLOBAL
 
 
@@ -110,7 +121,13 @@ class CacheStore(Store):
         duration: float = 0.0,
     ) -> bool:
         current = self._tokens(dynamic)
-        fresh = all(_seq_of(token) <= seq for token in current.values() if token is not None)
+        fresh = all(
+            _seq_of(token) <= seq and not is_held(token)
+            for token in current.values()
+            if token is not None
+        )
+        if any(token is None for token in current.values()) and self._seq() != seq:
+            fresh = False  # missing while the counter moved: bumped, then evicted?
         current = self._ensure(dynamic, current)
         if fresh:
             entry = {"s": {**dict(stamp), **current}, "b": value, "d": duration}
@@ -136,7 +153,7 @@ class CacheStore(Store):
     def delete(self, key: str) -> None:
         self._cache.delete(f"{self.prefix}:e:{key}")
 
-    def bump(self, tags: Sequence[str]) -> None:
+    def bump(self, tags: Sequence[str], hold: float = 0.0) -> None:
         if not tags:
             return
         cache = self._cache
@@ -147,11 +164,12 @@ class CacheStore(Store):
         except ValueError:  # evicted between add and incr
             cache.add(key, self.now_seed(), None)
             seq = cache.incr(key)
-        token = f"{seq}-{secrets.token_hex(8)}"
-        values: dict[str, Any] = {self._tag(t): token for t in dict.fromkeys(tags)}
+        token = f"{seq}-{'H' if hold else ''}{secrets.token_hex(8)}"
+        cache.set_many({self._tag(t): token for t in dict.fromkeys(tags)}, hold or None)
         now = time.time()
-        values.update({self._bumped(t): now for t in tags if t == GLOBAL or t.startswith("m:")})
-        cache.set_many(values, None)
+        times = {self._bumped(t): now for t in tags if t == GLOBAL or t.startswith("m:")}
+        if times:
+            cache.set_many(times, None)
 
     def _bumped(self, tag: str) -> str:
         return f"{self.prefix}:b:{tag}"

@@ -144,7 +144,8 @@ class WriteWatcher:
         if not tags:
             return execute(sql, params, many, context)
         connection = context["connection"]
-        if connection.in_atomic_block:
+        if connection.in_atomic_block or not connection.get_autocommit():
+            # In a transaction (an atomic block, or a manual one): bumped after its commit.
             cover(tags, connection.alias)
             result = execute(sql, params, many, context)
             bump_on_commit(tags, connection.alias)

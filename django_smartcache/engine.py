@@ -25,9 +25,22 @@ from typing import Any, TypeVar
 from .breaker import breaker
 from .conf import get_settings
 from .context import active, computing, record
-from .invalidation import pending_ok
+from .invalidation import pending_ok, settle
 from .privacy import watching
-from .stores import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store, get_store
+from .snapshots import snapshot_may_predate
+from .stores import (
+    EARLY,
+    HIT,
+    MISS,
+    PASS,
+    REVOKED,
+    STALE,
+    VARY,
+    ReadResult,
+    Store,
+    get_store,
+    is_held,
+)
 
 _OLD = (STALE, EARLY, REVOKED)  # states that carry an old copy
 
@@ -51,6 +64,9 @@ class Fill:
         self.stamp = list(zip(tags, found.tokens, strict=True))
         self.static = set(tags)
         self.seq = found.seq
+        # A held token (a write whose commit is not seen yet) or a snapshot that may
+        # predate the tokens: what is computed now cannot be proven fresh.
+        self.unprovable = any(is_held(t) for t in found.tokens) or snapshot_may_predate()
         self.lock = lock if found.locked else None
         # The aged-out copy this fill replaces, for stale-if-error.
         self.stale = found.value if found.state in _OLD else None
@@ -76,7 +92,13 @@ class Fill:
             record(self.static)
 
     def save(self, key: str, value: Any, timeout: float | None) -> bool:
-        """Store ``value`` under ``key`` (normally ``self.key``); free the lock."""
+        """Store ``value`` under ``key`` (normally ``self.key``); free the lock.
+
+        Returns whether it was stored: not when it cannot be proven fresh.
+        """
+        if self.unprovable:
+            self.release()
+            return False
         lock = self.lock if key == self.key else None
         stored = self.store.write(
             key,
@@ -138,6 +160,7 @@ def guarded_lookup(
     Bypass when the breaker is open, when an invalidation for ``alias`` is still
     pending, or when reading fails (which the breaker records).
     """
+    settle()  # a manual transaction of this thread committed: its bump first
     guard = breaker(alias)
     if not guard.allow() or not pending_ok(alias):
         return None

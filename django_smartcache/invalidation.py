@@ -212,11 +212,106 @@ def bump_on_commit(tags: Iterable[str], using: str | None = None) -> None:
         return
     using = using or DEFAULT_DB_ALIAS
     connection = connections[using]
-    if not connection.in_atomic_block:
-        if not bump(tags, keep=False):  # already committed: keep it, on the written database
-            outbox.record(connection, tags)
+    if connection.in_atomic_block:
+        transaction.on_commit(_batch(connection).add(tags), using=using)
+    elif not connection.get_autocommit():
+        hold_until_commit(tags, connection)
+    elif not bump(tags, keep=False):  # already committed: keep it, on the written database
+        outbox.record(connection, tags)
+
+
+# --------------------------------------------------------------------------- manual transactions
+#
+# With ``transaction.set_autocommit(False)`` or ``"AUTOCOMMIT": False``, Django runs no
+# on_commit callbacks (``on_commit()`` refuses) and signals nothing on ``commit()``. So a
+# write there (1) *holds* its tags at once: until the commit is seen, no entry that depends
+# on them is served or stored, by any process (``Store.bump(hold=...)``); (2) is written to
+# the outbox inside the same transaction, so once committed its bump cannot be lost; and
+# (3) is bumped for good as soon as this thread sees the transaction end: Django's own
+# commit hooks run it (``set_autocommit(True)`` after ``commit()``), and ``settle()`` does,
+# called at the next tracked write, the next cache read in this thread and the end of the
+# request, once the connection shows a ``commit()`` (Django sets
+# ``run_commit_hooks_on_set_autocommit_on``) or a rollback (Django replaces its hook list).
+
+HOLD_TTL = 600.0  # seconds a hold outlives a transaction that neither commits nor ends
+
+
+class _Held:
+    """The held tags of one manual transaction on one connection."""
+
+    __slots__ = ("connection", "tags", "row", "hooks", "committed_before", "hook")
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.tags: set[str] = set()
+        self.row: outbox.Row | None = None
+        self.hooks = connection.run_on_commit
+        # A commit() whose flag could not be reset (other hooks wait on it) hides the next
+        # one: then only a rollback, Django's hooks or the outbox (after commit) end it.
+        self.committed_before = connection.run_commit_hooks_on_set_autocommit_on
+        # The entry Django's on_commit() would append: (savepoint ids, callback, robust).
+        self.hook = (set(), self, True)
+
+    def __call__(self) -> None:
+        """Committed (as one of Django's commit hooks, or seen by ``settle``)."""
+        self.finish()
+
+    def finish(self) -> None:
+        held = _held_transactions()
+        if held.get(self.connection.alias) is self:
+            del held[self.connection.alias]
+        hooks = self.connection.run_on_commit
+        if any(hook is self.hook for hook in hooks):
+            hooks[:] = [hook for hook in hooks if hook is not self.hook]
+        if bump(sorted(self.tags), keep=self.row is None) and self.row is not None:
+            with outbox.quiet():
+                outbox.discard(self.connection, self.row)
+
+
+def _held_transactions() -> dict[str, _Held]:
+    found = getattr(_local, "held", None)
+    if found is None:
+        found = _local.held = {}
+    return found
+
+
+def hold_until_commit(tags: Iterable[str], connection: Any) -> None:
+    """Hold ``tags`` now; bump them once this manual transaction's commit is seen."""
+    settle()
+    tags = list(tags)
+    held = _held_transactions()
+    current = held.get(connection.alias)
+    if current is None:
+        current = held[connection.alias] = _Held(connection)
+        connection.run_on_commit.append(current.hook)  # run by set_autocommit(True) after commit()
+    current.tags.update(tags)
+    current.row = outbox.record(connection, current.tags, current.row)
+    for alias in _aliases():
+        guard = breaker(alias)
+        if not guard.allow():
+            continue  # this process bypasses that cache; the outbox bumps it after commit
+        try:
+            get_store(alias).bump(tags, hold=HOLD_TTL)
+        except Exception as exc:
+            guard.failed(exc, "invalidating")
+
+
+def settle() -> None:
+    """Bump the held tags of every manual transaction of this thread that has ended."""
+    held = getattr(_local, "held", None)
+    if not held:
         return
-    transaction.on_commit(_batch(connection).add(tags), using=using)
+    for entry in list(held.values()):
+        connection = entry.connection
+        if connection.run_on_commit is not entry.hooks:  # rolled back (rollback() replaces it)
+            entry.row = None  # the outbox row went with the transaction
+            entry.finish()  # a bump is harmless, and it lifts the hold at once
+        elif connection.run_commit_hooks_on_set_autocommit_on and not entry.committed_before:
+            entry.finish()
+            if not connection.run_on_commit:
+                # Consumed: with no hooks left, resetting Django's flag changes nothing for
+                # Django, and lets the next manual transaction's commit be told apart.
+                connection.run_commit_hooks_on_set_autocommit_on = False
 
 
 def bump_written(tags: list[str], connection: Any, row: outbox.Row | None) -> None:

@@ -176,19 +176,23 @@ class RedisStore(Store):
     ) -> bool:
         static = "\n".join(f"{tag}\n{_text(token)}" for tag, token in stamp)
         fresh_until = 0 if ttl is None else int((time.time() + ttl) * 1000)
+        conf = get_settings()
         args = [
             self.tag_prefix,
             seq,
             static,
             self._encode(value, allow_int=False),
-            _ms(None if ttl is None else ttl + get_settings().STALE_TTL),
+            _ms(None if ttl is None else ttl + conf.STALE_TTL),
             lock_token or "",
             self.new_token(),
             fresh_until,
             int(duration * 1000),
+            _ms(conf.LOCK_TIMEOUT),
+            len(stamp),
+            *(tag for tag, _ in stamp),
             *dynamic,
         ]
-        keys = [self.entry_key(key), self.lock_key(key)]
+        keys = [self.entry_key(key), self.lock_key(key), self.seq_key]
         if dynamic:
             self._learn(key, dynamic)
         return self._script("STORE")(keys=keys, args=args) == 1
@@ -204,7 +208,7 @@ class RedisStore(Store):
     def delete(self, key: str) -> None:
         self._client.get_client(write=True).delete(self.entry_key(key))
 
-    def bump(self, tags: Sequence[str]) -> None:
+    def bump(self, tags: Sequence[str], hold: float = 0.0) -> None:
         if not tags:
             return
         keys = [
@@ -212,7 +216,13 @@ class RedisStore(Store):
             self.bumped_key,
             *(self.tag_prefix + tag for tag in dict.fromkeys(tags)),
         ]
-        args = [secrets.token_hex(8), self.now_seed(), repr(time.time()), self.tag_prefix]
+        args = [
+            secrets.token_hex(8),
+            self.now_seed(),
+            repr(time.time()),
+            self.tag_prefix,
+            _ms(hold) if hold else 0,
+        ]
         self._script("BUMP")(keys=keys, args=args)
 
     def bump_times(self, tags: Sequence[str]) -> dict[str, float]:

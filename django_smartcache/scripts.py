@@ -18,6 +18,15 @@ A token is ``"<seq>-<random>"``: ``seq`` comes from one counter that every
 invalidation increments, so a computation that remembers the counter value it
 started at can tell whether a tag it discovers later was bumped while it ran.
 Tokens created because a tag was missing (never bumped, or evicted) use seq 0.
+A *held* token, ``"<seq>-H<random>"``, marks a tag written by a transaction whose
+commit has not been seen yet (manual transactions): nothing is stamped with it.
+
+Tag keys never outlive the entries that need them: one created by a read lives
+``LOCK_TIMEOUT`` (the longest a computation may take), and each store extends the
+TTL of every tag in its stamp to the entry's own (``PEXPIRE ... GT``; a tag of an
+entry without expiry is made persistent). A bump does not create a missing tag: no
+entry can match a token that does not exist, and the counter it increments stops
+any computation under way from storing with that tag (see ``STORE``).
 """
 
 from __future__ import annotations
@@ -41,7 +50,7 @@ end
 for i = 4, #KEYS do
   local t = redis.call('GET', KEYS[i])
   if not t then
-    redis.call('SET', KEYS[i], ARGV[4])
+    redis.call('SET', KEYS[i], ARGV[4], 'PX', ARGV[2])
     t = ARGV[4]
   end
   out[#out + 1] = t
@@ -49,22 +58,28 @@ end
 return out
 """
 
-# KEYS: entry, lock
+# KEYS: entry, lock, seq
 # ARGV: tag prefix, seq at start, static stamp, body, ttl ms ('0' = none), lock token,
-#       new token, fresh until ms ('0' = always fresh), compute ms, dynamic tag names...
-# -> 1 stored | 0 not stored (a dynamic tag was bumped after the computation started)
+#       new token, fresh until ms ('0' = always fresh), compute ms, creation ttl ms,
+#       static tag names (count in ARGV[11]), then dynamic tag names
+# -> 1 stored | 0 not stored: a dynamic tag was bumped after the computation started, is
+#    held, or was missing while the counter moved (bumped, then evicted: cannot tell)
 STORE = """
 local s0 = tonumber(ARGV[2])
+local moved = tonumber(redis.call('GET', KEYS[3]) or '0') ~= s0
 local parts = {}
 if ARGV[3] ~= '' then parts[1] = ARGV[3] end
 local fresh = true
-for i = 10, #ARGV do
+local nstatic = tonumber(ARGV[11])
+local first = 12 + nstatic
+for i = first, #ARGV do
   local key = ARGV[1] .. ARGV[i]
   local t = redis.call('GET', key)
   if not t then
-    redis.call('SET', key, ARGV[7])
+    redis.call('SET', key, ARGV[7], 'PX', ARGV[10])
     t = ARGV[7]
-  elseif (tonumber(string.match(t, '^(%d+)')) or 0) > s0 then
+    if moved then fresh = false end
+  elseif string.find(t, '^%d+%-H') or (tonumber(string.match(t, '^(%d+)')) or 0) > s0 then
     fresh = false
   end
   parts[#parts + 1] = ARGV[i] .. '\\n' .. t
@@ -75,6 +90,14 @@ if fresh then
     redis.call('SET', KEYS[1], head .. '\\0' .. ARGV[4], 'PX', ARGV[5])
   else
     redis.call('SET', KEYS[1], head .. '\\0' .. ARGV[4])
+  end
+  for i = 12, #ARGV do
+    local key = ARGV[1] .. ARGV[i]
+    if ARGV[5] ~= '0' then
+      redis.call('PEXPIRE', key, ARGV[5], 'GT')
+    else
+      redis.call('PERSIST', key)
+    end
   end
 end
 if ARGV[6] ~= '' and redis.call('GET', KEYS[2]) == ARGV[6] then redis.call('DEL', KEYS[2]) end
@@ -100,16 +123,24 @@ return 0
 """
 
 # KEYS: seq, bump-times hash, tag keys...
-# ARGV: random part, now (seq seed), wall-clock seconds, tag key prefix
+# ARGV: random part, now (seq seed), wall-clock seconds, tag key prefix, hold ms ('0' = none)
 # Model tags (``m:...``) and the global tag (``g``) also get their bump time in the hash
-# (bounded: one field per model), for the admin page; same round trip.
+# (bounded: one field per model), for the admin page; same round trip. A plain bump
+# replaces existing tokens (keeping their TTL) and creates none; a hold creates or
+# replaces every token with a held one that expires after ``hold ms``.
 BUMP = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[2]) end
 local s = redis.call('INCR', KEYS[1])
+local hold = ARGV[5] ~= '0'
 local tok = string.format('%d', s) .. '-' .. ARGV[1]
+if hold then tok = string.format('%d', s) .. '-H' .. ARGV[1] end
 local skip = #ARGV[4]
 for i = 3, #KEYS do
-  redis.call('SET', KEYS[i], tok)
+  if hold then
+    redis.call('SET', KEYS[i], tok, 'PX', ARGV[5])
+  elseif redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('SET', KEYS[i], tok, 'KEEPTTL')
+  end
   local tag = string.sub(KEYS[i], skip + 1)
   if tag == 'g' or string.sub(tag, 1, 2) == 'm:' then
     redis.call('HSET', KEYS[2], tag, ARGV[3])

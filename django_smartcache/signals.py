@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.signals import request_finished
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
 from .dbwrites import recently_bumped
-from .invalidation import bump_on_commit
+from .invalidation import bump_on_commit, settle
 from .tags import model_bump_tags, row_bump_tags
 from .tracking import is_tracked
 
@@ -54,3 +55,9 @@ def connect() -> None:
     post_save.connect(_row_changed, dispatch_uid=f"{UID}.post_save")
     post_delete.connect(_row_changed, dispatch_uid=f"{UID}.post_delete")
     m2m_changed.connect(_m2m_changed, dispatch_uid=f"{UID}.m2m_changed")
+    # A manual transaction committed during the request: bump what it held.
+    request_finished.connect(_settle, dispatch_uid=f"{UID}.settle")
+
+
+def _settle(**kwargs: Any) -> None:
+    settle()

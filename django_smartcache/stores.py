@@ -83,11 +83,13 @@ class Store:
         """Drop one entry."""
         raise NotImplementedError
 
-    def bump(self, tags: Sequence[str]) -> None:
+    def bump(self, tags: Sequence[str], hold: float = 0.0) -> None:
         """Give every tag a new token (one atomic step where the backend allows).
 
         Model tags (``m:...``) and the global tag also record when they were bumped
-        (see ``bump_times``), in the same step.
+        (see ``bump_times``), in the same step. With ``hold`` (seconds), the new
+        tokens are *held* (``is_held``): no entry is stored with them, and they
+        expire after ``hold`` unless a plain bump replaces them first.
         """
         raise NotImplementedError
 
@@ -117,6 +119,13 @@ class Store:
     def now_seed() -> int:
         """Seed for a missing counter: above any value a lost counter could have had."""
         return time.time_ns() // 1000
+
+
+def is_held(token: Any) -> bool:
+    """Whether ``token`` is held: its tag was written by a commit not yet seen."""
+    if isinstance(token, bytes):
+        return b"-H" in token
+    return token is not None and "-H" in str(token)
 
 
 _stores: dict[tuple[str, str], Store] = {}

@@ -1,0 +1,59 @@
+"""Whether a computation may be reading a database snapshot older than its tokens.
+
+A fill reads the tag tokens first, then computes: under READ COMMITTED (Django's
+default on MySQL and PostgreSQL) every query sees what was committed when it ran,
+so a change committed after the token read is bumped after it too, and the entry
+never validates. Under REPEATABLE READ or SERIALIZABLE, a transaction reads from a
+snapshot taken at its first query, which may be *older* than the token read: a
+change committed in between is in the tokens but not in the data. Such a fill is
+computed and served, but not stored. The same holds for SQLite in WAL mode, whose
+readers see the database as of their transaction's first read.
+
+Only connections of this thread that are open and inside a transaction (an atomic
+block, or autocommit off) count. ``SET TRANSACTION ISOLATION LEVEL`` sent as raw SQL
+is not seen: set the level in ``DATABASES[...]["OPTIONS"]["isolation_level"]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connections
+
+_SNAPSHOT_LEVELS = {"repeatable read", "serializable", "repeatable_read"}
+_wal: dict[int, bool] = {}
+
+
+def snapshot_may_predate() -> bool:
+    """Whether a connection of this thread is in a transaction that reads from a snapshot."""
+    for connection in connections.all(initialized_only=True):
+        if connection.connection is None:
+            continue
+        if not (connection.in_atomic_block or not connection.autocommit):
+            continue
+        if _reads_a_snapshot(connection):
+            return True
+    return False
+
+
+def _reads_a_snapshot(connection: Any) -> bool:
+    vendor = connection.vendor
+    if vendor == "sqlite":
+        return _sqlite_wal(connection)
+    level = getattr(connection, "isolation_level", None)
+    if vendor == "mysql" and not level:
+        return True  # the server's default: REPEATABLE READ on InnoDB
+    name = getattr(level, "name", level)  # psycopg's IsolationLevel enum, or a string
+    return str(name).lower().replace("_", " ") in _SNAPSHOT_LEVELS
+
+
+def _sqlite_wal(connection: Any) -> bool:
+    """Whether this SQLite connection's database is in WAL mode (asked once per connection)."""
+    raw = connection.connection
+    found = _wal.get(id(raw))
+    if found is None:
+        mode = raw.execute("PRAGMA journal_mode").fetchone()
+        found = _wal[id(raw)] = bool(mode) and str(mode[0]).lower() == "wal"
+        if len(_wal) > 1000:
+            _wal.clear()
+    return found
