@@ -8,14 +8,18 @@ hit replaces the placeholder with ``get_token(request)`` for *that* visitor.
 ``get_token`` also flags the request, so ``CsrfViewMiddleware`` sets the CSRF
 cookie exactly when Django would have, had the view run.
 
-Tokens are recognised by what they are, not by where they appear: any 64-character
-run of CSRF characters that unmasks to the visitor's secret. Content that shows
-the secret itself, or a header that carries a token, is not stored at all.
+Tokens are recognised by what they are, not by where they appear: any 64
+consecutive CSRF characters that unmask to one of the visitor's secrets, even
+inside a longer run (``v1<token>``). Content that already held the placeholder
+before punching (echoed from a request, say) is never stored: only placeholders
+this module wrote are ever filled. Content that shows a secret itself, or a
+header that carries a token, is not stored at all.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
@@ -24,9 +28,8 @@ TOKEN_LENGTH = 2 * CSRF_SECRET_LENGTH  # a masked token: the mask, then the ciph
 PLACEHOLDER = "\0smartcache-csrf-token\0".ljust(TOKEN_LENGTH, "\0")
 PLACEHOLDER_BYTES = PLACEHOLDER.encode()
 _INDEX = {char: i for i, char in enumerate(CSRF_ALLOWED_CHARS)}
-_RUN = rf"(?<![A-Za-z0-9])[A-Za-z0-9]{{{TOKEN_LENGTH}}}(?![A-Za-z0-9])"
-_TEXT_RUN = re.compile(_RUN)
-_BYTES_RUN = re.compile(_RUN.encode())
+_COUNT = len(CSRF_ALLOWED_CHARS)
+_RUN = re.compile(rf"[A-Za-z0-9]{{{TOKEN_LENGTH},}}")
 
 
 def secret_of(request: Any) -> str | None:
@@ -41,35 +44,69 @@ def unmask(token: str) -> str:
     return "".join(chars[_INDEX[c] - _INDEX[m]] for c, m in zip(cipher, mask, strict=True))
 
 
-def punch(content: Any, secret: str) -> tuple[Any, int]:
-    """``content`` (str or bytes) with the tokens of ``secret`` replaced; how many there were."""
-    is_bytes = isinstance(content, bytes)
-    pattern = _BYTES_RUN if is_bytes else _TEXT_RUN
-    found = 0
-
-    def replace(match: re.Match) -> Any:
-        nonlocal found
-        run = match.group()
-        text = run.decode("ascii") if is_bytes else run
-        if unmask(text) != secret:
-            return run
-        found += 1
-        return PLACEHOLDER_BYTES if is_bytes else PLACEHOLDER
-
-    return pattern.sub(replace, content), found
+def _is_token_at(text: str, at: int, secret: str) -> bool:
+    """Whether ``text[at:at + 64]`` is a masked token of ``secret`` (first pair checked first)."""
+    index = _INDEX
+    half = CSRF_SECRET_LENGTH
+    if (index[text[at + half]] - index[text[at]]) % _COUNT != index[secret[0]]:
+        return False
+    return unmask(text[at : at + TOKEN_LENGTH]) == secret
 
 
-def exposes(content: Any, secret: str) -> bool:
-    """Whether ``content`` still carries the visitor's secret or a token of it."""
+def token_spans(text: str, secrets: Iterable[str]) -> list[tuple[int, int]]:
+    """Where ``text`` holds a masked token of one of ``secrets``, left to right."""
+    secrets = [s for s in secrets if s and len(s) == CSRF_SECRET_LENGTH]
+    spans: list[tuple[int, int]] = []
+    if not secrets:
+        return spans
+    for run in _RUN.finditer(text):
+        at, end = run.start(), run.end()
+        while at + TOKEN_LENGTH <= end:
+            if any(_is_token_at(text, at, secret) for secret in secrets):
+                spans.append((at, at + TOKEN_LENGTH))
+                at += TOKEN_LENGTH
+            else:
+                at += 1
+    return spans
+
+
+def _as_text(content: Any) -> str:
+    # latin-1 maps every byte to one character: positions in bytes and text agree.
+    return content.decode("latin-1") if isinstance(content, bytes) else content
+
+
+def punch(content: Any, secrets: Iterable[str]) -> tuple[Any, int]:
+    """``content`` (str or bytes) with the tokens of ``secrets`` replaced; how many there were."""
+    text = _as_text(content)
+    spans = token_spans(text, secrets)
+    if not spans:
+        return content, 0
+    parts, last = [], 0
+    for start, end in spans:
+        parts += [text[last:start], PLACEHOLDER]
+        last = end
+    parts.append(text[last:])
+    punched = "".join(parts)
+    return (punched.encode("latin-1") if isinstance(content, bytes) else punched), len(spans)
+
+
+def holds_placeholder(content: Any) -> bool:
+    """Whether ``content`` holds the placeholder already (it must not be stored then)."""
     if isinstance(content, bytes):
-        if secret.encode() in content:
-            return True
-        runs = (m.group().decode("ascii") for m in _BYTES_RUN.finditer(content))
-    else:
-        if secret in content:
-            return True
-        runs = (m.group() for m in _TEXT_RUN.finditer(content))
-    return any(unmask(run) == secret for run in runs)
+        return PLACEHOLDER_BYTES in content
+    return PLACEHOLDER in content
+
+
+def exposes(content: Any, secrets: Iterable[str]) -> bool:
+    """Whether ``content`` carries one of ``secrets`` itself or a token of one."""
+    text = _as_text(content)
+    secrets = [s for s in secrets if s]
+    return any(s in text for s in secrets) or bool(token_spans(text, secrets))
+
+
+def looks_like_a_token(content: Any) -> bool:
+    """Whether ``content`` holds 64 CSRF characters in a row (when no secret is known)."""
+    return _RUN.search(_as_text(content)) is not None
 
 
 def fill_in(content: Any, request: Any) -> Any:

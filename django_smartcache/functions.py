@@ -79,8 +79,8 @@ def cache_aside(
     breaker backs off. Results that cannot be pickled raise ``TypeError``.
     With ``name``, hits, misses and bypasses are counted under it (``stats``).
     A result whose computation read the visitor (of ``request``, or of a request
-    already in play) is not stored, unless ``key`` was derived from that very
-    part of the visitor (``keyed_on``, e.g. the user).
+    already in play) is not stored, unless ``key`` names that very part of the
+    visitor (``keyed_on``: the user, passed as an argument).
     """
     conf = get_settings()
     alias = alias or conf.CACHE_ALIAS
@@ -196,12 +196,11 @@ def cached(
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> T:
-            request = _request_among(args, kwargs)
-            if request is None:
-                entry_key, keyed_on = key_for(args, kwargs), frozenset()
-            else:
-                with privacy.reads_of(request) as keyed_on:
-                    entry_key = key_for(args, kwargs)
+            request = _request_among(args, kwargs) or privacy.current_request()
+            keyed_on: frozenset[str] = frozenset()
+            if key is None and privacy.identifies_user((*args, *kwargs.values()), request):
+                keyed_on = frozenset({privacy.USER})  # the user is an argument: in the key
+            entry_key = key_for(args, kwargs)
             return cache_aside(
                 cache,
                 entry_key,

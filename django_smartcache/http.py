@@ -22,6 +22,7 @@ from . import csrf, privacy
 
 cc_delim_re = re.compile(r"\s*,\s*")  # Django 6.1 dropped django.utils.cache.cc_delim_re
 _LOCALE_MIDDLEWARE = "django.middleware.locale.LocaleMiddleware"
+_AUTH_MIDDLEWARE = "django.contrib.auth.middleware"
 _UNCACHEABLE_DIRECTIVES = frozenset({"private", "no-store", "no-cache"})
 # RFC 9111 3.5: a shared cache may reuse a response to a request with Authorization
 # only when the response says so with one of these.
@@ -37,22 +38,27 @@ class Visitor:
 
     ``part`` is ``""`` for anonymous visitors, ``"u<pk>"`` for authenticated ones
     when ``CACHE_AUTHENTICATED`` is on, and ``None`` when the cache must be
-    bypassed. Checking the user may read the session; that read is hidden while
-    the view runs so that ``finish()`` can tell whether the *view* used the session.
+    bypassed; so must it when ``read_before``. Checking the user may read the
+    session; that read is hidden from the session's ``accessed`` flag.
     """
 
-    __slots__ = ("part", "session", "checked_session")
+    __slots__ = ("part", "session", "checked_session", "read_before")
 
     def __init__(self, request: HttpRequest, cache_authenticated: bool) -> None:
         self.session = getattr(request, "session", None)
         before = getattr(self.session, "accessed", False)
+        # Something before the view (a middleware) read the session: it may have handed
+        # what it read on to the view. Unknowable, so this request neither gets nor
+        # gives a shared copy; a session holding nothing but the CSRF secret
+        # (CSRF_USE_SESSIONS) or nothing at all has nothing to hand on.
+        self.read_before = before and _holds_more_than_csrf(self.session)
         user = getattr(request, "user", None)
         if user is not None and _surely_anonymous(request, user):
             from django.contrib.auth.models import AnonymousUser
 
-            # What AuthenticationMiddleware's get_user() would return, without reading
-            # the (empty) session; it caches its result on the request under this name.
-            request._cached_user = AnonymousUser()
+            # What AuthenticationMiddleware's get_user() / auser() would return, without
+            # reading the (empty) session; they cache their result under these names.
+            request._cached_user = request._acached_user = AnonymousUser()
             authenticated, self.checked_session = False, True
         else:
             authenticated = bool(user is not None and user.is_authenticated)
@@ -66,29 +72,34 @@ class Visitor:
         else:
             self.part = None
 
-    def finish(self) -> bool:
-        """Whether the view read or wrote the session; restores Django's flag.
-
-        Call once, after the view ran or a hit was found, so SessionMiddleware
-        still adds ``Vary: Cookie`` exactly as it would without this app.
-        """
-        if self.session is None:
-            return False
-        used = bool(self.session.accessed or self.session.modified)
+    def finish(self) -> None:
+        """Give the session back the ``accessed`` flag this check hid; call once, after
+        the view ran or a hit was found, so SessionMiddleware still adds ``Vary: Cookie``
+        exactly as it would without this app."""
         if self.checked_session:
             self.session.accessed = True
-        return used
+
+
+def _holds_more_than_csrf(session: Any) -> bool:
+    from django.middleware.csrf import CSRF_SESSION_KEY
+
+    try:
+        return bool(set(session.keys()) - {CSRF_SESSION_KEY})
+    except Exception:  # not a dict-like session: assume the worst
+        return True
 
 
 def _surely_anonymous(request: HttpRequest, user: Any) -> bool:
-    """AuthenticationMiddleware's lazy user, not loaded yet, and no session cookie.
+    """AuthenticationMiddleware's own lazy user, not loaded yet, and no session cookie.
 
     Then the user can only be anonymous, and loading it through the session is
-    skipped: the common case, a first-time visitor, costs no session work.
+    skipped: the common case, a first-time visitor, costs no session work. A lazy
+    user set by any other middleware (a JWT cookie, say) is asked, never assumed.
     """
     return (
         type(user) is SimpleLazyObject
         and user._wrapped is empty
+        and getattr(user.__dict__.get("_setupfunc"), "__module__", None) == _AUTH_MIDDLEWARE
         and settings.SESSION_COOKIE_NAME not in request.COOKIES
     )
 
@@ -150,22 +161,22 @@ def variant_key(request: HttpRequest, base: str, headers: tuple[str, ...]) -> st
         if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             name = "HTTP_" + name
         value = request.META.get(name)
-        parts.append("\1" if value is None else "=" + value)
+        parts.append(header if value is None else f"{header}={value}")
     return f"{base}:{_digest(chr(0).join(parts))}"
 
 
 def authorization(request: HttpRequest) -> str:
-    """The request's ``Authorization`` header, ``""`` when absent or empty."""
-    return request.META.get("HTTP_AUTHORIZATION", "")
+    """The request's credentials (``Authorization``, ``Proxy-Authorization``), or ``""``."""
+    return privacy.credentials(request)
 
 
 def visitor_part(visitor: str, request: HttpRequest) -> str:
     """The visitor's part of a page key: who they are, and their credentials if any.
 
-    A request with ``Authorization`` only ever meets entries stored for the very
-    same header, which are stored only when the response allowed it.
+    A request with credentials only ever meets entries stored for the very same
+    ones, which are stored only when the response allowed it.
     """
-    auth = authorization(request)
+    auth = privacy.credentials(request)
     return f"{visitor}a{_digest(auth)}" if auth else visitor
 
 
@@ -193,7 +204,8 @@ def refusal(
     """Why this response must not be stored (``None`` when it may be).
 
     ``reads`` is what computing it read of the visitor (``privacy``); a page key
-    already tells visitors apart, so only the session and messages make it private.
+    already tells anonymous visitors from users (and users apart), so reading the
+    user is fine; the session, messages and cookies are not.
     """
     if response.streaming:
         return "streaming response"
@@ -211,7 +223,9 @@ def refusal(
     if privacy.SESSION in reads:
         return "depends on the visitor's session"
     if privacy.MESSAGES in reads:
-        return "shows the visitor's messages"
+        return "shows (or queues) the visitor's messages"
+    if privacy.COOKIES in reads and "cookie" not in vary_headers(response):
+        return "read the visitor's cookies without Vary: Cookie"
     return None
 
 

@@ -66,7 +66,7 @@ class PageCache:
             return self._bypass(request, args, kwargs, conf.HEADER)
         visitor = http.Visitor(request, conf.CACHE_AUTHENTICATED)
         alias = self.alias or conf.CACHE_ALIAS
-        if visitor.part is None:
+        if visitor.part is None or visitor.read_before:
             visitor.finish()
             return self._bypass(request, args, kwargs, conf.HEADER)
         # The path's tag makes every variant of this URL purgeable at once (invalidate_url).
@@ -105,11 +105,12 @@ class PageCache:
 
     def _compute(self, request, args, kwargs, visitor, fill: Fill, base: str, key: str):
         conf = get_settings()
+        secret_before = csrf.secret_of(request)
         try:
             try:
                 response = fill.run(lambda: _rendered(self.view(request, *args, **kwargs)), request)
             finally:
-                session_used = visitor.finish()
+                visitor.finish()
         except Exception as exc:
             if fill.stale is not None and conf.STALE_IF_ERROR:
                 return self._stale_if_error(request, fill, exc)
@@ -121,10 +122,10 @@ class PageCache:
             patch_vary_headers(response, ("Authorization",))  # as Django's cache_page does
         if request.method == "HEAD":  # a HEAD body may be cut short; never store it
             return self._label(response, MISS_, conf.HEADER)
-        reads = fill.reads | {privacy.SESSION} if session_used else fill.reads
+        reads = fill.reads
         refusal = http.refusal(request, response, reads, conf.CACHEABLE_STATUS)
         if refusal is None:
-            content, tokens, refusal = _punch_csrf(request, response, reads)
+            content, tokens, refusal = _punch_csrf(request, response, reads, secret_before)
         if refusal is not None or self.timeout == 0:
             logger.debug("Not caching %s: %s", request.path, refusal or "timeout 0")
             self._safely(lambda: fill.mark("x", refusal or "timeout 0", conf.PASS_TTL), fill)
@@ -191,19 +192,44 @@ def _rendered(response: HttpResponseBase) -> HttpResponseBase:
 
 
 def _punch_csrf(
-    request: HttpRequest, response: HttpResponseBase, reads: frozenset[str]
+    request: HttpRequest, response: HttpResponseBase, reads: frozenset[str], before: str | None
 ) -> tuple[bytes, bool, str | None]:
     """The body to store with the visitor's CSRF tokens punched out, whether hits must
-    fill tokens in, and why not to store at all (a token that cannot be replaced)."""
+    fill tokens in, and why not to store at all (a token that cannot be replaced).
+
+    The secrets are the one the request came with and the one it has now (a view may
+    have rotated it). Whatever cannot be checked is refused: a body that held the
+    placeholder already, a token in a header, an encoded body or an encoding that is
+    not ASCII-compatible after a token was asked for, and, when a token was asked
+    for, any 64 CSRF characters in a row left after punching (a token of a secret
+    that is gone, or transformed).
+    """
     content = response.content
-    secret = csrf.secret_of(request)
-    if secret is None:  # no token was made or sent: there is none to find
+    if csrf.holds_placeholder(content):
+        return content, False, "holds the CSRF placeholder already"
+    asked = privacy.CSRF in reads
+    secrets = [s for s in (before, csrf.secret_of(request)) if s]
+    if not secrets:  # no token was made or sent: there is none to find
         return content, False, None
-    content, found = csrf.punch(content, secret)
-    if csrf.exposes(content, secret) or any(csrf.exposes(v, secret) for _, v in response.items()):
-        return content, False, "holds the visitor's CSRF token where it cannot be replaced"
-    if privacy.CSRF in reads and not found and response.has_header("Content-Encoding"):
+    if any(csrf.exposes(value, secrets) for _, value in response.items()):
+        return content, False, "holds the visitor's CSRF token in a header"
+    if not _ascii_compatible(response.charset):
+        text = content.decode(response.charset, errors="replace")
+        if asked or csrf.exposes(text, secrets):
+            return content, False, f"may hold the visitor's CSRF token ({response.charset})"
+        return content, False, None
+    if asked and response.has_header("Content-Encoding"):
         return content, False, "may hold the visitor's CSRF token in encoded content"
+    content, found = csrf.punch(content, secrets)
+    if csrf.exposes(content, secrets) or (asked and csrf.looks_like_a_token(content)):
+        return content, False, "holds a CSRF token where it cannot be replaced"
     # A token was asked for (even if not shown: ensure_csrf_cookie): each hit asks again,
     # so the CSRF cookie is set exactly when the view would have set it.
-    return content, bool(found) or privacy.CSRF in reads, None
+    return content, bool(found) or asked, None
+
+
+def _ascii_compatible(charset: str) -> bool:
+    try:
+        return "<A0\0>".encode(charset) == b"<A0\0>"
+    except LookupError:
+        return False

@@ -73,9 +73,17 @@ def greeting(request) -> str:
 
 
 @cached(timeout=60, key=lambda request: f"user-{request.user.pk}")
-def greeting_per_user(request) -> str:
-    ran("greeting_per_user")
+def greeting_by_custom_key(request) -> str:
+    """A custom key cannot be checked to name the user: never stored."""
+    ran("greeting_by_custom_key")
     return f"hello {request.user.get_username() or 'stranger'}"
+
+
+@cached(timeout=60)
+def greeting_for(user) -> str:
+    """The user is an argument, so part of the key: one entry per user."""
+    ran("greeting_for")
+    return f"hello {user.get_username() or 'stranger'}"
 
 
 @cached(timeout=60, key=lambda request: "cart")
@@ -85,7 +93,9 @@ def cart_summary(request) -> str:
 
 
 def function_view(request, which):
-    fn = {"greeting": greeting, "per-user": greeting_per_user, "cart": cart_summary}[which]
+    if which == "per-user":
+        return HttpResponse(greeting_for(request.user))
+    fn = {"greeting": greeting, "custom-key": greeting_by_custom_key, "cart": cart_summary}[which]
     return HttpResponse(fn(request))
 
 

@@ -151,13 +151,22 @@ def test_a_function_that_read_the_session_is_not_shared():
     assert bob.get(f"{P}/function/cart/").content == b"cart=7", "bob got alice's cart"
 
 
-def test_a_function_keyed_on_the_user_is_cached_per_user():
+def test_a_function_given_the_user_is_cached_per_user():
     User.objects.create_user("alice", password="pw")
     alice = Client()
     alice.login(username="alice", password="pw")
     seen = [c.get(f"{P}/function/per-user/").content for c in (alice, Client(), alice)]
     assert seen == [b"hello alice", b"hello stranger", b"hello alice"]
-    assert CALLS["greeting_per_user"] == 2
+    assert CALLS["greeting_for"] == 2
+
+
+def test_a_function_whose_custom_key_read_the_user_is_not_shared():
+    User.objects.create_user("alice", password="pw")
+    alice = Client()
+    alice.login(username="alice", password="pw")
+    seen = [c.get(f"{P}/function/custom-key/").content for c in (alice, Client(), alice)]
+    assert seen == [b"hello alice", b"hello stranger", b"hello alice"]
+    assert CALLS["greeting_by_custom_key"] == 3, "a custom key was trusted to name the user"
 
 
 # --------------------------------------------------------------------------- Vary

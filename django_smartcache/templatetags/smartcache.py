@@ -25,6 +25,7 @@ from typing import Any
 
 from django import template
 from django.conf import settings
+from django.contrib.auth.context_processors import PermWrapper
 from django.db import models
 from django.db.models.query import QuerySet
 from django.template.base import FilterExpression, NodeList, Parser, Token, Variable
@@ -41,6 +42,8 @@ from ..tracking import track
 register = template.Library()
 
 DEPENDS_ON = "depends_on"
+# A vary_on ending in one of these names the user it is read from (request.user.pk).
+_USER_NAMES = frozenset({"pk", "id", "username", "get_username", "email"})
 USING = "using="
 _EXPANDED = (list, tuple, set, frozenset, QuerySet)
 
@@ -80,8 +83,7 @@ class SmartcacheNode(template.Node):
         if timeout == 0:
             return self._uncached(context, tags)
         request = _request_of(context)
-        with privacy.reads_of(request) as keyed_on, _visitor_vars(context, request):
-            vary = [var.resolve(context) for var in self.vary_on]
+        vary = [var.resolve(context) for var in self.vary_on]
         key = f"frag:{self.name}:{_digest(vary, tags)}"
         got = guarded_lookup(alias, key, tags)
         if got is None:
@@ -96,7 +98,14 @@ class SmartcacheNode(template.Node):
         except BaseException:
             _safely(fill.release, alias)
             raise
-        stored, private = _shareable(rendered, fill.reads - keyed_on, request)
+        reads = set(fill.reads)
+        if privacy.USER in reads and privacy.identifies_user(
+            self._owners(context, _USER_NAMES), request
+        ):
+            reads.discard(privacy.USER)  # one entry per user: the key names them
+        if privacy.SESSION in reads and privacy.identifies_session(vary, request):
+            reads.discard(privacy.SESSION)
+        stored, private = _shareable(rendered, reads, request)
         if private:
             # Shown to this visitor only; a pass marker spares the next ones the lock.
             reason = f"read the visitor's {private}"
@@ -104,6 +113,23 @@ class SmartcacheNode(template.Node):
         else:
             _safely(lambda: fill.save(key, stored, timeout), alias)
         return rendered
+
+    def _owners(self, context: template.Context, names: frozenset[str]) -> list[Any]:
+        """The objects whose ``names`` attribute a ``vary_on`` expression is (or the
+        whole value): ``request.user.pk`` gives ``request.user``."""
+        found = []
+        for expr in self.vary_on:
+            var = expr.var
+            if not isinstance(var, Variable) or not var.lookups or expr.filters:
+                continue
+            *path, last = var.lookups
+            try:
+                found.append(var.resolve(context))
+                if path and last in names:
+                    found.append(Variable(".".join(path)).resolve(context))
+            except template.VariableDoesNotExist:
+                continue
+        return found
 
     def _render(self, context: template.Context, request: Any) -> str:
         with _visitor_vars(context, request):
@@ -153,39 +179,51 @@ def _request_of(context: template.Context) -> Any:
 
 @contextmanager
 def _visitor_vars(context: template.Context, request: Any) -> Iterator[None]:
-    """Point the ``user`` and ``perms`` template variables at ``request.user``.
+    """Put the watched user where the template would find the request's user.
 
-    The auth context processor bound them when the template started, possibly to
-    a user already loaded; ``request.user`` is the watched one during a computation.
+    The auth context processor bound ``user`` and ``perms`` when the template
+    started, and a view may have handed the user on under another name
+    (``{"me": request.user}``): those are the same object, read unwatched. For the
+    fragment they are replaced by the recorder, so reading them counts.
     """
-    if request is None or "user" not in context or "user" not in request.__dict__:
+    if request is None:
         yield
         return
-    user = request.user
-    extra = {"user": user}
-    if "perms" in context:
-        from django.contrib.auth.context_processors import PermWrapper
-
-        extra["perms"] = PermWrapper(user)
+    extra = {}
+    for name, value in context.flatten().items():
+        found = privacy.stand_in(value)
+        if found is not None:
+            extra[name] = found
+        elif isinstance(value, PermWrapper):
+            found = privacy.stand_in(value.user)
+            if found is not None:
+                extra[name] = PermWrapper(found)
+    if not extra:
+        yield
+        return
     with context.push(**extra):
         yield
 
 
-def _shareable(rendered: str, reads: set[str] | frozenset[str], request: Any) -> tuple[str, str]:
+def _shareable(rendered: str, reads: set[str], request: Any) -> tuple[str, str]:
     """What to store of a rendered fragment, and what makes it private (``""``: nothing).
 
     A fragment key does not tell visitors apart, so any read of the visitor makes it
-    private, unless the key was derived from it (``vary_on`` the user). A CSRF token
-    is the exception: punched out here, filled in per visitor on each hit.
+    private, unless the key names that visitor (``vary_on`` the user's pk). A CSRF
+    token is the exception: punched out here, filled in per visitor on each hit.
     """
     private = reads - {privacy.CSRF}
     if private:
         return rendered, ", ".join(sorted(private))
+    if csrf.holds_placeholder(rendered):
+        return rendered, "placeholder-like content"
     secret = csrf.secret_of(request)
     if secret is None:
+        if csrf.looks_like_a_token(rendered):  # a token, perhaps, with no secret to check
+            return rendered, "CSRF token, perhaps, with no request to tell"
         return rendered, ""
-    stored, _ = csrf.punch(rendered, secret)
-    if csrf.exposes(stored, secret):
+    stored, _ = csrf.punch(rendered, [secret])
+    if csrf.exposes(stored, [secret]):
         return rendered, "CSRF token, where it cannot be replaced"
     return stored, ""
 
