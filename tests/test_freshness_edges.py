@@ -82,7 +82,7 @@ def test_distinct_paths_leave_no_key_without_an_expiry():
         assert client.get(f"/products/nope-{n}/").status_code == 404
     assert permanent() == before, "404 paths left tag keys that never expire"
     for key in redis.scan_iter(match=f"{prefix}u:*"):
-        assert 0 < redis.pttl(key), f"{key!r} has no expiry"
+        assert redis.pttl(key) > 0, f"{key!r} has no expiry"
 
 
 def test_tags_of_a_stored_entry_live_as_long_as_the_entry(laptop):
