@@ -294,8 +294,14 @@ def _redact(url: str) -> str:
     return re.sub(r"(://[^:/@]*:)[^@/]*@", r"\1***@", url.strip())
 
 
-def _wants_mysql(env_var: str) -> bool:
-    return os.environ.get(env_var, "").strip().lower().startswith("mysql")
+def _db_extras(env_var: str) -> list[str]:
+    """The extra that installs the driver for the database URL in ``env_var``."""
+    url = os.environ.get(env_var, "").strip().lower()
+    if url.startswith("mysql"):
+        return ["mysql"]
+    if url.startswith(("postgres", "pgsql")):
+        return ["postgres"]
+    return []
 
 
 # --------------------------------------------------------------------------- commands
@@ -312,7 +318,7 @@ def _ruff_check(venv: Path) -> bool:
 
 
 def _test_extras() -> list[str]:
-    return ["test"] + (["mysql"] if _wants_mysql("SMARTCACHE_TEST_DATABASE_URL") else [])
+    return ["test", *_db_extras("SMARTCACHE_TEST_DATABASE_URL")]
 
 
 def cmd_lint(args: list[str]) -> int:
@@ -345,7 +351,7 @@ def _manage(venv: Path, *args: str) -> list:
 def cmd_demo(args: list[str]) -> int:
     if not MANAGE.exists():
         die(f"{MANAGE.relative_to(ROOT)} is missing")
-    extras = ["demo"] + (["mysql"] if _wants_mysql("DATABASE_URL") else [])
+    extras = ["demo", *_db_extras("DATABASE_URL")]
     venv = ensure_venv(extras)
     env = venv_env(venv)
 

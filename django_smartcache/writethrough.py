@@ -18,6 +18,7 @@ from django.apps import apps
 from django.db import models
 
 from .conf import get_settings
+from .context import depend_on
 from .functions import cache_aside
 from .tags import GLOBAL, purge_tag, row_tag
 from .tracking import track
@@ -36,24 +37,64 @@ def register_function(
     _functions.append((refresh, tags, own_tag))
 
 
-def _row_key(model: type[models.Model], pk: Any) -> tuple[str, list[str]]:
+def _exact_pk(model: type[models.Model]) -> bool:
+    """Whether the database compares this model's pks exactly as Python does.
+
+    Integers and UUIDs do, once in their Python form. Strings may not: MySQL's
+    default collations ignore case and trailing spaces (``"LAPTOP "`` loads row
+    ``"laptop"``), so such rows are tagged by the pk they were loaded with.
+    """
+    field = model._meta.pk
+    while field.is_relation:  # a multi-table child's parent link
+        field = field.target_field
+    return isinstance(field, (models.IntegerField, models.UUIDField))
+
+
+def _row_key(model: type[models.Model], pk: Any) -> tuple[str, list[str], Any]:
+    """Key, static tags and the pk in its Python form (``"07"`` is row 7)."""
+    with contextlib.suppress(Exception):  # not a pk value at all: the query will say so
+        pk = model._meta.pk.to_python(pk)
     key = f"obj:{model._meta.label_lower}:{pk}"
-    return key, sorted({GLOBAL, row_tag(model, pk), purge_tag(model)})
+    tags = {GLOBAL, purge_tag(model)}
+    if _exact_pk(model):
+        tags.add(row_tag(model, pk))
+    return key, sorted(tags), pk
+
+
+def _load(model: type[M], pk: Any) -> M:
+    row = model._default_manager.get(pk=pk)
+    if not _exact_pk(model):
+        depend_on(row)  # the row the database loaded, whatever the pk asked for looked like
+    return row
 
 
 def get_cached(
-    model: type[M], pk: Any, *, timeout: float | None = None, cache: str | None = None
+    model: type[M] | str, pk: Any, *, timeout: float | None = None, cache: str | None = None
 ) -> M:
     """Row ``pk`` of ``model`` from the cache, loading it on a miss (cache-aside).
 
     The entry depends on that row, so a committed change or delete of it (or
     ``invalidate(model)``) makes it stale; for models in ``WRITE_THROUGH`` the
     fresh row is written back right after the commit. Raises the model's
-    ``DoesNotExist`` like ``Model.objects.get``.
+    ``DoesNotExist`` like ``Model.objects.get``. ``model`` may be given as an
+    ``"app_label.ModelName"`` string; ``pk`` is taken in its Python form, so
+    ``"07"`` and ``7`` are the same row of an integer pk.
     """
+    if isinstance(model, str):
+        model = _model_from_label(model)
     track([model])
-    key, tags = _row_key(model, pk)
-    return cache_aside(cache, key, tags, lambda: model._default_manager.get(pk=pk), timeout)
+    key, tags, pk = _row_key(model, pk)
+    return cache_aside(cache, key, tags, lambda: _load(model, pk), timeout)
+
+
+def _model_from_label(label: str) -> type[models.Model]:
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError) as exc:
+        raise TypeError(
+            f"get_cached() takes a model class or an 'app_label.ModelName' string, "
+            f"not {label!r}: {exc}"
+        ) from exc
 
 
 def refresh(tags: Iterable[str]) -> None:
@@ -75,9 +116,9 @@ def refresh(tags: Iterable[str]) -> None:
 
 def _refresh_row(label: str, pk: str) -> None:
     model = apps.get_model(label)
-    key, tags = _row_key(model, pk)
+    key, tags, pk = _row_key(model, pk)
     with contextlib.suppress(model.DoesNotExist):  # deleted: the bump made it unservable
-        cache_aside(None, key, tags, lambda: model._default_manager.get(pk=pk), None, wait=False)
+        cache_aside(None, key, tags, lambda: _load(model, pk), None, wait=False)
 
 
 def _guarded(action: Callable[..., Any], *args: Any) -> None:

@@ -91,6 +91,10 @@ if DATABASE_URL:
             "CHARSET": "utf8mb4",
             "COLLATION": "utf8mb4_unicode_ci",
         }
+    else:  # PostgreSQL and others: the same per-Redis-db test database name.
+        DATABASES["default"]["TEST"] = {
+            "NAME": f"test_smartcache_{_redis_db}" if _redis_db else "test_smartcache",
+        }
 else:
     # SQLite in a *file* under the system temp dir, not ":memory:".
     #

@@ -37,3 +37,14 @@ class Product(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Sku(models.Model):
+    """A string primary key: MySQL's default collation compares it case- and
+    trailing-space-insensitively."""
+
+    code = models.CharField(max_length=20, primary_key=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+
+    def __str__(self):
+        return self.code
