@@ -13,11 +13,12 @@ class SmartcacheConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals, stats
-        from .checks import check_admin_actions, check_settings
+        from .checks import check_admin_actions, check_middleware, check_settings
 
         signals.connect()
         stats.connect()
         checks.register(check_settings, checks.Tags.caches)
+        checks.register(check_middleware, checks.Tags.security)
         if apps.is_installed("django.contrib.admin"):
             from .actions import attach_all
 

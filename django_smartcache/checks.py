@@ -115,3 +115,44 @@ def check_admin_actions(app_configs: Any = None, **kwargs: Any) -> list[checks.C
             id="smartcache.W002",
         )
     ]
+
+
+MIDDLEWARE_PATH = "django_smartcache.middleware.SmartcacheMiddleware"
+_SETS_VISITOR_PARTS = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+)
+
+
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Without ``SmartcacheMiddleware`` after the middleware that set the visitor's parts,
+    what other middleware read of the visitor before a cached view is not seen."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    hint = (
+        f"Add '{MIDDLEWARE_PATH}' to MIDDLEWARE right after "
+        "'django.contrib.messages.middleware.MessageMiddleware'."
+    )
+    if MIDDLEWARE_PATH not in middleware:
+        return [
+            checks.Warning(
+                "SmartcacheMiddleware is not installed: reads of the session key, cookies or "
+                "the user made by other middleware before a cached view are not seen, so data "
+                "they hand on to the view (request.cart) could be cached for every visitor "
+                "(only a session read shows, through the session's own flag).",
+                hint=hint,
+                id="smartcache.W003",
+            )
+        ]
+    at = middleware.index(MIDDLEWARE_PATH)
+    late = [name for name in _SETS_VISITOR_PARTS if name in middleware[at:]]
+    if late:
+        return [
+            checks.Warning(
+                f"SmartcacheMiddleware comes before {', '.join(late)}: the parts of the "
+                "visitor those set up are not watched before the view.",
+                hint=hint,
+                id="smartcache.W004",
+            )
+        ]
+    return []

@@ -38,6 +38,11 @@ def computing() -> Iterator[Frame]:
         _frames.reset(token)
 
 
+def active_frames() -> tuple[Frame, ...]:
+    """The computations under way in this context, outermost first."""
+    return _frames.get()
+
+
 def active() -> bool:
     """Whether some entry is being computed in this context."""
     return bool(_frames.get())

@@ -14,7 +14,7 @@ from django.core import checks
 from django.db import models
 from django.http import HttpRequest
 
-from . import privacy, registry, stats
+from . import csrf, privacy, registry, stats
 from .breaker import breaker
 from .checks import check_installed
 from .conf import get_settings
@@ -72,6 +72,7 @@ def cache_aside(
     name: str | None = None,
     request: Any = None,
     keyed_on: frozenset[str] | set[str] = frozenset(),
+    suspects: Sequence[str] = (),
 ) -> T:
     """Return the valid entry under ``key`` or compute, stamp and store it.
 
@@ -114,6 +115,8 @@ def cache_aside(
     if name:
         stats.discovered(alias, registry.FUNCTION, name, fill.discovered)
     private = fill.reads - keyed_on
+    if not private and _holds_a_token(value, request, suspects):
+        private = {privacy.CSRF}
     if private:
         # Computed for this visitor only; a pass marker spares the next callers the lock.
         reason = "read the visitor's " + ", ".join(sorted(private))
@@ -132,14 +135,27 @@ def cache_aside(
     return value
 
 
+def _holds_a_token(value: Any, request: Any, suspects: Sequence[str]) -> bool:
+    """Whether a result carries a CSRF token: one of the visitor's secret, or one that
+    was handed in as an argument (a key that ignores it would share it)."""
+    secret = csrf.secret_of(request)
+    if secret is None and not suspects:
+        return False
+    try:
+        data = pickle.dumps(value, protocol=4)
+    except Exception:  # not picklable: saving will say so
+        return False
+    if secret is not None and csrf.exposes(data, [secret]):
+        return True
+    return any(s.encode() in data for s in suspects)
+
+
 def _request_among(args: tuple, kwargs: dict) -> HttpRequest | None:
     """A request passed to a cached function (Django's, or the one a DRF request wraps)."""
     for value in (*args, *kwargs.values()):
-        if isinstance(value, HttpRequest):
-            return value
-        inner = getattr(value, "_request", None)
-        if isinstance(inner, HttpRequest):
-            return inner
+        found = privacy.request_of(value)
+        if found is not None:
+            return found
     return None
 
 
@@ -198,18 +214,25 @@ def cached(
         def wrapper(*args: Any, **kwargs: Any) -> T:
             request = _request_among(args, kwargs) or privacy.current_request()
             keyed_on: frozenset[str] = frozenset()
-            if key is None and privacy.identifies_user((*args, *kwargs.values()), request):
-                keyed_on = frozenset({privacy.USER})  # the user is an argument: in the key
+            values = (*args, *kwargs.values())
+            if key is None and any(privacy.is_users(value, request) for value in values):
+                # The visitor's own user object is an argument, so part of the default
+                # key (by label and pk): one entry per user.
+                keyed_on = frozenset({privacy.USER})
             entry_key = key_for(args, kwargs)
+            # Arguments that are the visitor's user or session record their use.
+            watched = [privacy.watch_value(a, request) for a in args]
+            watched_kw = {k: privacy.watch_value(v, request) for k, v in kwargs.items()}
             return cache_aside(
                 cache,
                 entry_key,
                 tags(),
-                lambda: fn(*args, **kwargs),
+                lambda: fn(*watched, **watched_kw),
                 timeout,
                 name=name,
                 request=request,
                 keyed_on=keyed_on,
+                suspects=[a for a in values if isinstance(a, str) and csrf.looks_like_a_token(a)],
             )
 
         def invalidate(*args: Any, **kwargs: Any) -> None:

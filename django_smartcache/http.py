@@ -23,6 +23,7 @@ from . import csrf, privacy
 cc_delim_re = re.compile(r"\s*,\s*")  # Django 6.1 dropped django.utils.cache.cc_delim_re
 _LOCALE_MIDDLEWARE = "django.middleware.locale.LocaleMiddleware"
 _AUTH_MIDDLEWARE = "django.contrib.auth.middleware"
+_PRIVATE_BEFORE = frozenset({privacy.SESSION, privacy.COOKIES, privacy.MESSAGES})
 _UNCACHEABLE_DIRECTIVES = frozenset({"private", "no-store", "no-cache"})
 # RFC 9111 3.5: a shared cache may reuse a response to a request with Authorization
 # only when the response says so with one of these.
@@ -47,11 +48,16 @@ class Visitor:
     def __init__(self, request: HttpRequest, cache_authenticated: bool) -> None:
         self.session = getattr(request, "session", None)
         before = getattr(self.session, "accessed", False)
-        # Something before the view (a middleware) read the session: it may have handed
-        # what it read on to the view. Unknowable, so this request neither gets nor
-        # gives a shared copy; a session holding nothing but the CSRF secret
-        # (CSRF_USE_SESSIONS) or nothing at all has nothing to hand on.
-        self.read_before = before and _holds_more_than_csrf(self.session)
+        # Something before the view (a middleware) read the session, cookies or messages:
+        # it may have handed what it read on to the view (request.cart). This request
+        # then neither gets nor gives a shared copy. SmartcacheMiddleware records such
+        # reads; without it, the session's own flag tells of a session read (one holding
+        # nothing, or only the CSRF secret of CSRF_USE_SESSIONS, has nothing to hand on).
+        seen = privacy.before_the_view(request)
+        if seen is not None:
+            self.read_before = bool(seen & _PRIVATE_BEFORE)
+        else:
+            self.read_before = before and _holds_more_than_csrf(self.session)
         user = getattr(request, "user", None)
         if user is not None and _surely_anonymous(request, user):
             from django.contrib.auth.models import AnonymousUser

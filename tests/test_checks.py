@@ -127,3 +127,24 @@ def test_backends_that_cannot_give_the_guarantees_get_a_warning_naming_what_is_l
         (message,) = smartcache_messages()
     assert message.id == "smartcache.W001"
     assert lost in message.msg and f"'{alias}'" in message.msg
+
+
+WITHOUT_OUR_MIDDLEWARE = [m for m in settings.MIDDLEWARE if "smartcache" not in m]
+
+
+@pytest.mark.parametrize(
+    ("middleware", "check_id"),
+    [
+        (WITHOUT_OUR_MIDDLEWARE, "smartcache.W003"),
+        (
+            ["django_smartcache.middleware.SmartcacheMiddleware", *WITHOUT_OUR_MIDDLEWARE],
+            "smartcache.W004",
+        ),
+    ],
+    ids=["missing", "before the session middleware"],
+)
+def test_a_missing_or_misplaced_smartcache_middleware_is_named(middleware, check_id):
+    with override_settings(MIDDLEWARE=middleware):
+        found = [m for m in smartcache_messages() if m.id == check_id]
+    assert found, f"no {check_id} for MIDDLEWARE={middleware}"
+    assert "MessageMiddleware" in found[0].hint

@@ -43,7 +43,7 @@ register = template.Library()
 
 DEPENDS_ON = "depends_on"
 # A vary_on ending in one of these names the user it is read from (request.user.pk).
-_USER_NAMES = frozenset({"pk", "id", "username", "get_username", "email"})
+_USER_NAMES = frozenset({"pk", "id", "username", "get_username"})
 USING = "using="
 _EXPANDED = (list, tuple, set, frozenset, QuerySet)
 
@@ -84,7 +84,16 @@ class SmartcacheNode(template.Node):
             return self._uncached(context, tags)
         request = _request_of(context)
         vary = [var.resolve(context) for var in self.vary_on]
+        # A vary_on read from the visitor's own user object (request.user.pk) caches one
+        # entry per viewer: the viewer, not the value, goes into the key, so a profile
+        # page varying on its owner's pk never hands the owner's view to a visitor.
+        per_user = request is not None and any(
+            privacy.is_users(owner, request) for owner in self._owners(context, _USER_NAMES)
+        )
+        if per_user:
+            vary.append(("<viewer>", privacy.viewer(request)))
         key = f"frag:{self.name}:{_digest(vary, tags)}"
+        secret_before = csrf.secret_of(request)
         got = guarded_lookup(alias, key, tags)
         if got is None:
             return self._uncached(context, tags)
@@ -99,13 +108,10 @@ class SmartcacheNode(template.Node):
             _safely(fill.release, alias)
             raise
         reads = set(fill.reads)
-        if privacy.USER in reads and privacy.identifies_user(
-            self._owners(context, _USER_NAMES), request
-        ):
-            reads.discard(privacy.USER)  # one entry per user: the key names them
-        if privacy.SESSION in reads and privacy.identifies_session(vary, request):
-            reads.discard(privacy.SESSION)
-        stored, private = _shareable(rendered, reads, request)
+        if per_user:
+            reads.discard(privacy.USER)  # one entry per viewer: the key names them
+        secrets = {s for s in (secret_before, csrf.secret_of(request)) if s}
+        stored, private = _shareable(rendered, reads, request, secrets)
         if private:
             # Shown to this visitor only; a pass marker spares the next ones the lock.
             reason = f"read the visitor's {private}"
@@ -205,25 +211,29 @@ def _visitor_vars(context: template.Context, request: Any) -> Iterator[None]:
         yield
 
 
-def _shareable(rendered: str, reads: set[str], request: Any) -> tuple[str, str]:
+def _shareable(rendered: str, reads: set[str], request: Any, secrets: set[str]) -> tuple[str, str]:
     """What to store of a rendered fragment, and what makes it private (``""``: nothing).
 
     A fragment key does not tell visitors apart, so any read of the visitor makes it
-    private, unless the key names that visitor (``vary_on`` the user's pk). A CSRF
-    token is the exception: punched out here, filled in per visitor on each hit.
+    private, unless the key names that visitor. A CSRF token is the exception:
+    punched out here, filled in per visitor on each hit; whatever looks like a token
+    and is not one of the visitor's (a rotated secret's, no request to tell) is not.
     """
     private = reads - {privacy.CSRF}
     if private:
         return rendered, ", ".join(sorted(private))
     if csrf.holds_placeholder(rendered):
         return rendered, "placeholder-like content"
-    secret = csrf.secret_of(request)
-    if secret is None:
+    if request is not None:
+        cookie = request.COOKIES.get(settings.CSRF_COOKIE_NAME)
+        if cookie and len(cookie) == csrf.CSRF_SECRET_LENGTH:
+            secrets = {*secrets, cookie}
+    if not secrets:
         if csrf.looks_like_a_token(rendered):  # a token, perhaps, with no secret to check
             return rendered, "CSRF token, perhaps, with no request to tell"
         return rendered, ""
-    stored, _ = csrf.punch(rendered, [secret])
-    if csrf.exposes(stored, [secret]):
+    stored, _ = csrf.punch(rendered, secrets)
+    if csrf.exposes(stored, secrets) or (privacy.CSRF in reads and csrf.looks_like_a_token(stored)):
         return rendered, "CSRF token, where it cannot be replaced"
     return stored, ""
 
@@ -257,11 +267,22 @@ def _attribute(owner: Any, name: str) -> Any:
         return getattr(owner, name, None)
 
 
+def _key_part(value: Any) -> str:
+    """A vary_on value as part of a key, typed: the user named "AnonymousUser" is not the
+    anonymous user, nor the string "1" the number 1; a row is its label and pk."""
+    value = privacy.real(value)
+    if isinstance(value, models.Model):
+        return f"<{value._meta.label_lower}:{value.pk}>"
+    if getattr(value, "is_anonymous", False) is True:
+        return "<anonymous>"
+    return f"{type(value).__name__}:{value}"
+
+
 def _digest(vary: list[Any], tags: list[str]) -> str:
     """One digest of the vary-on values and the tags, each part length-prefixed so that
     ``["a:b"]`` and ``["a", "b"]`` never share an entry (Django's own key can)."""
     hasher = hashlib.md5(usedforsecurity=False)
-    for part in (*(str(v) for v in vary), None, *tags):
+    for part in (*(_key_part(v) for v in vary), None, *tags):
         data = b"|" if part is None else part.encode()
         hasher.update(b"%d:" % len(data) if part is not None else b"")
         hasher.update(data)

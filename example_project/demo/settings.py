@@ -39,6 +39,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_smartcache.middleware.SmartcacheMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
