@@ -36,10 +36,9 @@ def test_fragment_keyed_on_the_profile_owner_does_not_show_the_owner_view_to_oth
 
 def test_fragment_varying_on_the_user_does_not_mix_anonymous_and_a_user_named_anonymoususer():
     """str(AnonymousUser()) == "AnonymousUser", which is also a valid username."""
+    from django.contrib.auth.models import AnonymousUser
     from django.template import Context, Template
     from django.test import RequestFactory
-
-    from django.contrib.auth.models import AnonymousUser
 
     template = Template(
         '{% load smartcache %}{% smartcache 60 "me" request.user %}'

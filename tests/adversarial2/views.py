@@ -256,4 +256,3 @@ urlpatterns = [
     path("profile/<int:pk>/", profile_view),
     path("frag/email-vary/", fragment_page("email_vary")),
 ]
-

@@ -127,7 +127,9 @@ def rotated_fragment(request):
 @cache_page(60)
 def split_placeholder(request):
     ran("split_placeholder")
-    return render(request, f"{T}/split.html", {"a": request.GET.get("a", ""), "b": request.GET.get("b", "")})
+    return render(
+        request, f"{T}/split.html", {"a": request.GET.get("a", ""), "b": request.GET.get("b", "")}
+    )
 
 
 @cache_page(60, depends_on=["adv2-form"])
