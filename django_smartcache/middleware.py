@@ -40,4 +40,10 @@ class SmartcacheMiddleware(MiddlewareMixin):
                 attrs[name] = Recorder(current, what, where, check)
         with quiet():
             attrs["COOKIES"] = watched_copy(privacy.WatchedCookies, request.COOKIES, where)
-        setattr(request, privacy.BEFORE, before)
+        setattr(request, privacy.BEFORE, where)
+
+    def process_response(self, request: Any, response: Any) -> Any:
+        where = getattr(request, privacy.BEFORE, None)
+        if where is not None:
+            where.closed = True  # what the middleware read on the way out is not our business
+        return response

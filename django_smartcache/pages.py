@@ -69,6 +69,8 @@ class PageCache:
         if visitor.part is None or visitor.read_before:
             visitor.finish()
             return self._bypass(request, args, kwargs, conf.HEADER)
+        # From here on, what is read outside the computation is this app's own work.
+        privacy.before_the_view(request, close=True)
         # The path's tag makes every variant of this URL purgeable at once (invalidate_url).
         tags = [*self.tags(), url_tag(request.path)]
         base = key = http.page_key(

@@ -47,11 +47,12 @@ class Target:
     """Where a stand-in records: computations captured when it was made, and the
     request's before-the-view record (``None``: not watched before the view)."""
 
-    __slots__ = ("frames", "before")
+    __slots__ = ("frames", "before", "closed")
 
     def __init__(self, frames: tuple[Frame, ...], before: set[str] | None) -> None:
         self.frames = frames
         self.before = before
+        self.closed = False  # no more before-the-view reads to record (the view started)
 
     def record(self, what: str) -> None:
         if _quiet.get():
@@ -60,7 +61,7 @@ class Target:
         if frames:
             for frame in frames.values():
                 frame.reads.add(what)
-        elif self.before is not None and not _by_the_framework():
+        elif self.before is not None and not self.closed and not _by_the_framework():
             self.before.add(what)
 
 
