@@ -3,27 +3,29 @@
 ``QuerySet.update()``, ``bulk_create()``, ``bulk_update()``, fast deletes, and raw
 SQL through any Django connection all pass through ``cursor.execute`` /
 ``executemany``. An execute wrapper, installed on every connection when it is
-created (Django's ``connection_created`` signal; no patching), maps the written
-table to its tracked models and bumps them after commit:
+created (Django's ``connection_created`` signal; no patching), asks ``sqlwrites``
+which tables the statement may write, maps them to their tracked models and bumps
+them after commit:
 
-* ``UPDATE``/``DELETE ... WHERE <pk> = %s`` or ``<pk> IN (%s, ...)`` (what
-  ``save()``, ``delete()``, ``bulk_update()`` and pk filters produce): those rows
-  and the model-level tags, so other rows' entries survive;
-* any other ``UPDATE``/``DELETE``/``REPLACE``/``TRUNCATE`` or an upsert: the whole
-  model, row-level entries included (its purge tag);
+* ``UPDATE``/``DELETE ... WHERE <pk> = %s`` or ``<pk> IN (%s, ...)`` on one table
+  (what ``save()``, ``delete()``, ``bulk_update()`` and pk filters produce): those
+  rows and the model-level tags, so other rows' entries survive;
+* any other write, an upsert, ``REPLACE``, ``TRUNCATE``, DDL, or a statement
+  ``sqlwrites`` does not fully understand: the whole model of every table it may
+  write (or, not understood, of every table it names), row-level entries included
+  (its purge tag); ``TRUNCATE ... CASCADE`` also the tables referencing them;
 * a plain ``INSERT``: the model-level tags only (no entry can depend on a new row).
 
 Multi-table inheritance: a write to a parent table reaches its child models too.
 Each tracked write is also recorded in the invalidation outbox (``outbox``), in
 its own transaction, so a crash or an outage between the commit and the bump
 cannot lose it.
-Cost: a SELECT costs one 6-character comparison; other statements one or two
-regular expressions.
+Cost: a ``SELECT`` costs a 6-character comparison and a ``;`` search; other reads a
+regular expression; writes a memoized analysis (sqlparse once per distinct SQL).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -34,28 +36,20 @@ from django.db.backends.signals import connection_created
 
 from . import outbox
 from .invalidation import bump_on_commit, bump_written, cover
-from .tags import model_bump_tags, model_tag, row_bump_tags
+from .sqlwrites import CASCADE, INSERT, ROWS, Write, analyse
+from .tags import exact_pk, model_bump_tags, model_tag, row_bump_tags
 from .tracking import is_tracked
-
-_VERB = re.compile(
-    r"\s*(?:/\*.*?\*/\s*)*(INSERT|UPDATE|DELETE|REPLACE|TRUNCATE)\b", re.IGNORECASE | re.DOTALL
-)
-_NAME = r"(?:[`\"\[]?\w+[`\"\]]?\.)?[`\"\[]?(\w+)[`\"\]]?"
-_TABLE = {
-    "INSERT": re.compile(r"\bINTO\s+" + _NAME, re.IGNORECASE),
-    "REPLACE": re.compile(r"\bINTO\s+" + _NAME, re.IGNORECASE),
-    "UPDATE": re.compile(r"UPDATE\s+(?:(?:LOW_PRIORITY|IGNORE|OR\s+\w+)\s+)*" + _NAME, re.I),
-    "DELETE": re.compile(r"\bFROM\s+" + _NAME, re.IGNORECASE),
-    "TRUNCATE": re.compile(r"TRUNCATE\s+(?:TABLE\s+)?" + _NAME, re.IGNORECASE),
-}
-_UPSERT = re.compile(r"\bON\s+(?:CONFLICT|DUPLICATE\s+KEY)\b", re.IGNORECASE)
-_PK_WHERE = re.compile(
-    r"\bWHERE\s+" + _NAME + r"\s*(?:=\s*%s|IN\s*\(\s*((?:%s\s*,\s*)*%s)\s*\))\s*$",
-    re.IGNORECASE,
-)
 
 _tables: dict[str, list[type[models.Model]]] | None = None
 _local = threading.local()
+
+
+def _table_keys(db_table: str) -> set[str]:
+    """Names ``sqlwrites`` may report for ``db_table`` (also a quoted ``"schema"."t"``)."""
+    name = db_table.lower()
+    if '"' in name or "`" in name:
+        return {name, name.rsplit(".", 1)[-1].strip('"`')}
+    return {name}
 
 
 def table_models(table: str) -> list[type[models.Model]]:
@@ -67,25 +61,40 @@ def table_models(table: str) -> list[type[models.Model]]:
             if model._meta.proxy:
                 continue
             for owner in [model, *model._meta.get_parent_list()]:
-                found.setdefault(owner._meta.db_table.lower(), []).append(model)
+                for key in _table_keys(owner._meta.db_table):
+                    found.setdefault(key, []).append(model)
         _tables = found
     return _tables.get(table.lower(), [])
 
 
-def _row_pks(sql: str, params: Any, many: bool, pk: models.Field) -> list[Any] | None:
-    """The pks a ``WHERE pk = %s`` / ``pk IN (...)`` statement touches, else ``None``.
+def _referencing(table: str) -> set[str]:
+    """``table`` and the tables whose foreign keys lead to it (``TRUNCATE ... CASCADE``)."""
+    found, todo = {table}, [table]
+    while todo:
+        target = todo.pop()
+        for model in apps.get_models(include_auto_created=True):
+            for field in model._meta.local_fields:
+                remote = getattr(field.remote_field, "model", None)
+                source = model._meta.db_table.lower()
+                if (
+                    isinstance(remote, type)
+                    and target in _table_keys(remote._meta.db_table)
+                    and source not in found
+                ):
+                    found.add(source)
+                    todo.append(source)
+    return found
+
+
+def row_pks(params: Any, many: bool, count: int, pk: models.Field) -> list[Any] | None:
+    """The pks of a pk-only write: the last ``count`` values of each parameter set.
 
     Values are turned back into Python pks (a UUID sent as hex, say) so their tags
-    match those of instances.
+    match those of instances; ``None`` when they are not plain pk values.
     """
-    where = _PK_WHERE.search(sql)
-    if where is None or where.group(1).lower() != pk.column.lower():
-        return None
-    count = where.group(2).count("%s") if where.group(2) else 1
-    sets = params if many else [params]
     pks: list[Any] = []
-    for values in sets:
-        if not isinstance(values, Sequence) or len(values) < count:
+    for values in params if many else [params]:
+        if not isinstance(values, Sequence) or isinstance(values, str) or len(values) < count:
             return None
         pks.extend(values[len(values) - count :])
     try:
@@ -94,33 +103,79 @@ def _row_pks(sql: str, params: Any, many: bool, pk: models.Field) -> list[Any] |
         return None
 
 
-def written_tags(sql: str, params: Any = None, many: bool = False) -> list[str]:
-    """Tags a statement's write makes stale (empty for reads and untracked tables)."""
-    verb = _VERB.match(sql)
-    if verb is None:
+def _model_tags(model: type[models.Model], write: Write, params: Any, many: bool) -> list[str]:
+    chain = [model, *model._meta.get_parent_list()]
+    if write.effect == INSERT:  # new rows only: no existing row's entries can be affected
+        return [model_tag(m) for m in chain]
+    if write.effect == ROWS:
+        owner = next(m for m in chain if write.table in _table_keys(m._meta.db_table))
+        if owner._meta.pk.column.lower() == write.pk_column and exact_pk(owner):
+            pks = row_pks(params, many, write.pk_count, owner._meta.pk)
+            if pks is not None:
+                return row_bump_tags(model, pks)
+    return model_bump_tags(model)
+
+
+_sides: dict[type[models.Model], set[type[models.Model]]] | None = None
+
+
+def m2m_sides(through: type[models.Model]) -> set[type[models.Model]]:
+    """The models a many-to-many ``through`` model links (empty for other models)."""
+    global _sides
+    if _sides is None:
+        found: dict[type[models.Model], set[type[models.Model]]] = {}
+        for model in apps.get_models():
+            for field in model._meta.local_many_to_many:
+                link = field.remote_field.through
+                if isinstance(link, type):
+                    found.setdefault(link, set()).update({model, field.related_model})
+        _sides = found
+    return _sides.get(through, set())
+
+
+def m2m_signalled(through: type[models.Model] | None) -> None:
+    """Django is sending ``m2m_changed`` for ``through`` (``None``: done): the relation's
+    receiver bumps exactly the rows, so the through-table write need not purge the sides."""
+    _local.m2m = through
+
+
+def _side_tags(model: type[models.Model]) -> list[str]:
+    """A write to a through table outside ``.add()``/``.remove()`` (``through.objects``,
+    raw SQL) does not say which rows gained or lost the relation: purge both sides."""
+    if getattr(_local, "m2m", None) is model:
         return []
-    kind = verb.group(1).upper()
-    table = _TABLE[kind].search(sql, verb.start(1))
-    if table is None:
-        return []
-    tags: list[str] = []
-    for model in table_models(table.group(1)):
-        if not is_tracked(model):
-            continue
-        if kind == "INSERT" and not _UPSERT.search(sql):
-            # New rows only: no existing row's entries can be affected.
-            tags.extend(model_tag(m) for m in [model, *model._meta.get_parent_list()])
-            continue
-        pks = None
-        if kind in ("UPDATE", "DELETE"):
-            owner = next(
-                m
-                for m in [model, *model._meta.get_parent_list()]
-                if m._meta.db_table.lower() == table.group(1).lower()
-            )
-            pks = _row_pks(sql, params, many, owner._meta.pk)
-        tags.extend(model_bump_tags(model) if pks is None else row_bump_tags(model, pks))
-    return tags
+    return [tag for side in m2m_sides(model) if is_tracked(side) for tag in model_bump_tags(side)]
+
+
+def written_tags(
+    sql: str, params: Any = None, many: bool = False, vendor: str | None = None
+) -> list[str]:
+    """Tags a statement's write makes stale (empty for reads and untracked tables).
+
+    ``vendor`` is the connection's (``"sqlite"``, ``"mysql"``, ``"postgresql"``);
+    without it the SQL is read every way those databases could read it.
+    """
+    tags: dict[str, None] = {}
+    for write in analyse(sql, vendor):
+        tables = _referencing(write.table) if write.effect == CASCADE else [write.table]
+        for table in tables:
+            for model in table_models(table):
+                if is_tracked(model):
+                    tags.update(dict.fromkeys(_model_tags(model, write, params, many)))
+                tags.update(dict.fromkeys(_side_tags(model)))
+    return list(tags)
+
+
+def _text(sql: Any, connection: Any) -> str:
+    """SQL that is not a ``str`` (bytes, psycopg's ``sql.Composed``) as text."""
+    if isinstance(sql, bytes):
+        return sql.decode(errors="replace")
+    if hasattr(sql, "as_string"):
+        try:
+            return sql.as_string(connection.connection)
+        except Exception:
+            pass
+    return str(sql)
 
 
 def recently_bumped() -> set[str]:
@@ -138,12 +193,13 @@ class WriteWatcher:
     """
 
     def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: dict) -> Any:
-        if sql[:6].upper() == "SELECT":
-            return execute(sql, params, many, context)
-        tags = written_tags(sql, params, many)
+        if type(sql) is str and sql[:6].upper() == "SELECT" and ";" not in sql:
+            return execute(sql, params, many, context)  # the hot path: nothing else
+        connection = context["connection"]
+        text = sql if type(sql) is str else _text(sql, connection)
+        tags = written_tags(text, params, many, connection.vendor)
         if not tags:
             return execute(sql, params, many, context)
-        connection = context["connection"]
         if connection.in_atomic_block or not connection.get_autocommit():
             # In a transaction (an atomic block, or a manual one): bumped after its commit.
             cover(tags, connection.alias)

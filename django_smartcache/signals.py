@@ -7,7 +7,7 @@ from typing import Any
 from django.core.signals import request_finished
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
-from .dbwrites import recently_bumped
+from .dbwrites import m2m_signalled, recently_bumped
 from .invalidation import bump_on_commit, settle
 from .tags import model_bump_tags, row_bump_tags
 from .tracking import is_tracked
@@ -32,6 +32,10 @@ def _m2m_changed(
     using: str | None = None,
     **kwargs: Any,
 ) -> None:
+    if action.startswith("pre_"):
+        m2m_signalled(sender)  # the through-table write that follows is ours to bump
+        return
+    m2m_signalled(None)
     if action not in ("post_add", "post_remove", "post_clear"):
         return
     tags: list[str] = []

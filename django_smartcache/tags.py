@@ -145,3 +145,17 @@ def dependency_models(deps: Iterable[Dependency]) -> list[type[models.Model]]:
         elif kind == "row":
             found.append(type(value))
     return found
+
+
+def exact_pk(model: type[models.Model]) -> bool:
+    """Whether the database compares this model's pks exactly as Python does.
+
+    Integers and UUIDs do, once in their Python form (``"07"`` is row 7). Strings may
+    not: MySQL's default collations ignore case and trailing spaces (``"LAPTOP "``
+    finds row ``"laptop"``), so a row-level tag by a string pk as written could miss
+    the row the database touched; such writes purge the model instead.
+    """
+    field = model._meta.pk
+    while field.is_relation:  # a multi-table child's parent link
+        field = field.target_field
+    return isinstance(field, (models.IntegerField, models.UUIDField))

@@ -20,7 +20,7 @@ from django.db import models
 from .conf import get_settings
 from .context import depend_on
 from .functions import cache_aside
-from .tags import GLOBAL, purge_tag, row_tag
+from .tags import GLOBAL, exact_pk, purge_tag, row_tag
 from .tracking import track
 
 logger = logging.getLogger("django_smartcache")
@@ -37,33 +37,20 @@ def register_function(
     _functions.append((refresh, tags, own_tag))
 
 
-def _exact_pk(model: type[models.Model]) -> bool:
-    """Whether the database compares this model's pks exactly as Python does.
-
-    Integers and UUIDs do, once in their Python form. Strings may not: MySQL's
-    default collations ignore case and trailing spaces (``"LAPTOP "`` loads row
-    ``"laptop"``), so such rows are tagged by the pk they were loaded with.
-    """
-    field = model._meta.pk
-    while field.is_relation:  # a multi-table child's parent link
-        field = field.target_field
-    return isinstance(field, (models.IntegerField, models.UUIDField))
-
-
 def _row_key(model: type[models.Model], pk: Any) -> tuple[str, list[str], Any]:
     """Key, static tags and the pk in its Python form (``"07"`` is row 7)."""
     with contextlib.suppress(Exception):  # not a pk value at all: the query will say so
         pk = model._meta.pk.to_python(pk)
     key = f"obj:{model._meta.label_lower}:{pk}"
     tags = {GLOBAL, purge_tag(model)}
-    if _exact_pk(model):
+    if exact_pk(model):
         tags.add(row_tag(model, pk))
     return key, sorted(tags), pk
 
 
 def _load(model: type[M], pk: Any) -> M:
     row = model._default_manager.get(pk=pk)
-    if not _exact_pk(model):
+    if not exact_pk(model):
         depend_on(row)  # the row the database loaded, whatever the pk asked for looked like
     return row
 
