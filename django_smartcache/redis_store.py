@@ -82,11 +82,19 @@ class RedisStore(Store):
             found = self._read_once(key, tags, lock_token, want_tags)
             if found is not None:
                 return found
-        # The entry keeps changing under us: compute without the lock rather than spin.
-        return self._read_once(key, tags, None, want_tags) or ReadResult(MISS)
+        # The entry keeps changing under us: compute without the lock rather than spin
+        # (the tokens are still read before computing, so what it stores is checked).
+        found = self._read_once(key, tags, None, want_tags, compare=False)
+        assert found is not None  # without the comparison the script always answers
+        return found
 
     def _read_once(
-        self, key: str, tags: Sequence[str], lock_token: str | None, want_tags: bool
+        self,
+        key: str,
+        tags: Sequence[str],
+        lock_token: str | None,
+        want_tags: bool,
+        compare: bool = True,
     ) -> ReadResult | None:
         client = self._client.get_client(write=True)
         prefix = self.tag_prefix
@@ -127,14 +135,16 @@ class RedisStore(Store):
             if state != MISS:
                 old = self._decode(body)
                 stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
-        out = self._lock(key, tags, lock_token, raw[:64] if raw is not None else b"")
+        out = self._lock(key, tags, lock_token, raw[:64] if raw is not None else b"", compare)
         if out[0] == -1:
             return None  # stored by someone else since our MGET
         return ReadResult(
             state, old, stamp, locked=out[0] == 1, seq=int(out[1]), tokens=tuple(out[2:])
         )
 
-    def _lock(self, key: str, tags: Sequence[str], lock_token: str | None, seen: bytes) -> list:
+    def _lock(
+        self, key: str, tags: Sequence[str], lock_token: str | None, seen: bytes, compare: bool
+    ) -> list:
         """Take the fill lock and read (or create) the tokens to stamp with.
 
         ``seen`` (the start of the entry the MGET returned) lets the script notice an
@@ -153,6 +163,7 @@ class RedisStore(Store):
             self.now_seed(),
             self.new_token(),
             seen,
+            "1" if compare else "0",
         ]
         return self._script("LOCK")(keys=keys, args=args)
 

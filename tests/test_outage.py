@@ -197,7 +197,7 @@ def test_every_response_is_a_fast_200_while_redis_is_down(redis_server, shop, ou
 @pytest.mark.parametrize("reader", ["recovering process", "new process"])
 @pytest.mark.parametrize("outage", ["connection cut", "server killed"])
 def test_price_changed_during_an_outage_is_never_served_stale_after_it(
-    redis_server, real_database, shop, outage, reader
+    redis_server, shop, outage, reader
 ):
     """The change is committed while the cache is unreachable; then the cache comes back.
 
@@ -240,9 +240,7 @@ def test_price_changed_during_an_outage_is_never_served_stale_after_it(
 
 
 @pytest.mark.usefixtures("clean_outbox")
-def test_a_crash_right_after_commit_loses_no_invalidation(
-    redis_server, real_database, shop, monkeypatch
-):
+def test_a_crash_right_after_commit_loses_no_invalidation(redis_server, shop, monkeypatch):
     """The process dies between its commit and its on_commit bump: only the row is left.
 
     A process that has not checked the outbox yet flushes it before its first hit; one

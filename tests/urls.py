@@ -33,6 +33,7 @@ urlpatterns = [
     path("csrf/header/", views.csrf_in_header),
     path("form/", views.form_post),
     path("private/", include("tests.private_views")),
+    path("stress/", include("tests.stress_views")),
 ]
 
 urlpatterns += [
