@@ -19,6 +19,7 @@ from django.utils import timezone, translation
 from django.utils.functional import SimpleLazyObject, empty
 
 from . import csrf, privacy
+from .standins import Recorder
 
 cc_delim_re = re.compile(r"\s*,\s*")  # Django 6.1 dropped django.utils.cache.cc_delim_re
 _LOCALE_MIDDLEWARE = "django.middleware.locale.LocaleMiddleware"
@@ -101,7 +102,10 @@ def _surely_anonymous(request: HttpRequest, user: Any) -> bool:
     Then the user can only be anonymous, and loading it through the session is
     skipped: the common case, a first-time visitor, costs no session work. A lazy
     user set by any other middleware (a JWT cookie, say) is asked, never assumed.
+    SmartcacheMiddleware's stand-in is looked through (not yet set up, it read nothing).
     """
+    if type(user) is Recorder and user.__dict__["_wrapped"] is empty:
+        user = user.__dict__["_target"]
     return (
         type(user) is SimpleLazyObject
         and user._wrapped is empty

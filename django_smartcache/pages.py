@@ -64,13 +64,18 @@ class PageCache:
         conf = get_settings()
         if not conf.ENABLED or request.method not in ("GET", "HEAD"):
             return self._bypass(request, args, kwargs, conf.HEADER)
+        # What is read outside a computation from here on is this app's own work (an
+        # uncached view, after a bypass, is the view's again).
+        outside = privacy.outside(request)
+        if outside is not None:
+            outside.closed = True
         visitor = http.Visitor(request, conf.CACHE_AUTHENTICATED)
         alias = self.alias or conf.CACHE_ALIAS
         if visitor.part is None or visitor.read_before:
             visitor.finish()
+            if outside is not None:
+                outside.closed = False
             return self._bypass(request, args, kwargs, conf.HEADER)
-        # From here on, what is read outside the computation is this app's own work.
-        privacy.before_the_view(request, close=True)
         # The path's tag makes every variant of this URL purgeable at once (invalidate_url).
         tags = [*self.tags(), url_tag(request.path)]
         base = key = http.page_key(

@@ -64,16 +64,17 @@ def credentials(request: Any) -> str:
     return "\n".join(meta.get(h, "") for h in _CREDENTIAL_HEADERS if meta.get(h))
 
 
-def before_the_view(request: Any, *, close: bool = False) -> set[str] | None:
+def outside(request: Any) -> Target | None:
+    """Where ``SmartcacheMiddleware`` records reads made outside any computation (set
+    ``closed`` while the work is this app's own), or ``None`` without it."""
+    return getattr(request, BEFORE, None) if request is not None else None
+
+
+def before_the_view(request: Any) -> set[str] | None:
     """What other middleware (or an uncached view) read of the visitor outside any
-    computation (``SmartcacheMiddleware`` records it; ``None`` without it). With
-    ``close``, nothing more is recorded: a cached page's own work is not the view's."""
-    where = getattr(request, BEFORE, None) if request is not None else None
-    if where is None:
-        return None
-    if close:
-        where.closed = True
-    return where.before
+    computation (``SmartcacheMiddleware`` records it; ``None`` without it)."""
+    where = outside(request)
+    return None if where is None else where.before
 
 
 def _exempt_cookie(key: Any) -> bool:

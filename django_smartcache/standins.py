@@ -54,12 +54,16 @@ class Target:
         self.before = before
         self.closed = False  # no more before-the-view reads to record (the view started)
 
+    def idle(self) -> bool:
+        """Nothing to record: no computation under way, and before the view is over."""
+        return not self.frames and not active_frames() and (self.before is None or self.closed)
+
     def record(self, what: str) -> None:
         if _quiet.get():
             return
-        frames = {id(f): f for f in (*self.frames, *active_frames())}
-        if frames:
-            for frame in frames.values():
+        frames = active_frames()
+        if frames or self.frames:
+            for frame in (*self.frames, *frames):
                 frame.reads.add(what)
         elif self.before is not None and not self.closed and not _by_the_framework():
             self.before.add(what)
@@ -91,6 +95,11 @@ class Recorder(LazyObject):
     and records if it finds the use meant something (messages: only when there are).
     """
 
+    # LazyObject's own __getattribute__ is Python code run for every attribute, ours
+    # included (a dozen per use); the plain one is C. (It only hides proxy methods the
+    # real object lacks from hasattr(); every method here is a recording one.)
+    __getattribute__ = object.__getattribute__
+
     def __init__(
         self, target: Any, what: str, where: Target, check: Callable[[Any], bool] | None = None
     ) -> None:
@@ -103,6 +112,8 @@ class Recorder(LazyObject):
         self.__dict__["_wrapped"] = real(self.__dict__["_target"])
 
     def _note(self) -> None:
+        if self.__dict__["_where"].idle():
+            return
         check = self.__dict__["_check"]
         if check is not None:
             with quiet():  # asking a storage whether it holds anything is no read
