@@ -27,7 +27,7 @@ import threading
 import time
 from typing import Any
 
-from .conf import get_settings
+from .conf import get_settings, on_settings_change
 
 logger = logging.getLogger("django_smartcache")
 
@@ -158,6 +158,13 @@ def breaker(alias: str) -> Breaker:
     if found is None:
         found = _breakers.setdefault(alias, Breaker(alias))
     return found
+
+
+@on_settings_change
+def reset() -> None:
+    """Forget every breaker: a changed ``CACHES`` may point an alias elsewhere (and an
+    override that ends must not leave the real cache skipped)."""
+    _breakers.clear()
 
 
 def counters() -> dict[str, dict[str, Any]]:

@@ -164,12 +164,24 @@ def get_settings() -> SmartcacheSettings:
     return _current
 
 
+RESET_ON = ("SMARTCACHE", "CACHES")  # per-process state rebuilt when these change
+
+
+def on_settings_change(reset: Any) -> Any:
+    """Connect ``reset()`` to run whenever ``SMARTCACHE`` or ``CACHES`` change
+    (``override_settings`` in a user's tests): every module keeping per-process state
+    (stores, breakers, the outbox's clock, tracking) registers its own reset here."""
+
+    def receiver_(*, setting: str, **kwargs: Any) -> None:
+        if setting in RESET_ON:
+            reset()
+
+    setting_changed.connect(receiver_, weak=False, dispatch_uid=f"{reset.__module__}.reset")
+    return reset
+
+
 @receiver(setting_changed)
 def _reset(*, setting: str, **kwargs: Any) -> None:
     global _current
-    if setting in ("SMARTCACHE", "CACHES"):
+    if setting in RESET_ON:
         _current = None
-        from . import stores, tracking  # noqa: PLC0415 (avoid an import cycle)
-
-        stores.reset()
-        tracking.reset()

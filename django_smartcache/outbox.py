@@ -48,7 +48,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.utils import timezone
 
-from .conf import get_settings
+from .conf import get_settings, on_settings_change
 
 logger = logging.getLogger("django_smartcache")
 
@@ -381,6 +381,7 @@ def counters() -> dict[str, int]:
     return {name: _counts[name] for name in ("written", "widened", "flushed", "flushes", "errors")}
 
 
+@on_settings_change
 def reset() -> None:
     """Forget per-process state, as in a new process (tests)."""
     global _next_check, _last_full

@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from . import scripts
+from . import scripts, server_identity
 from .conf import get_settings
 from .stores import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
 
@@ -56,8 +56,10 @@ class RedisStore(Store):
         self.seq_key = str(client.make_key(f"{prefix}:seq"))
         self.bumped_key = str(client.make_key(f"{prefix}:bumped"))
         self.stats_key = str(client.make_key(f"{prefix}:stats"))
+        self.server_key = str(client.make_key(f"{prefix}:server"))
         self._scripts: dict[str, Any] = {}
         self._learned: dict[str, tuple[str, ...]] = {}
+        server_identity.watch(self)
 
     def _script(self, name: str):
         # register_script is bound to a client; django-redis may replace clients.

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from django.core.cache import caches
 
-from .conf import get_settings
+from .conf import get_settings, on_settings_change
 
 HIT, VARY, PASS, MISS = "hit", "vary", "pass", "miss"
 STALE, EARLY = "stale", "early"  # aged out; still fresh but due for early recompute
@@ -151,6 +151,7 @@ def _make_store(alias: str, cache: Any, prefix: str) -> Store:
     return CacheStore(alias, cache, prefix)
 
 
+@on_settings_change
 def reset() -> None:
     """Forget stores (settings changed)."""
     _stores.clear()

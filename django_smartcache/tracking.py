@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from django.db import models
 
-from .conf import get_settings
+from .conf import get_settings, on_settings_change
 
 _named: set[str] = set()
 _decided: dict[type, bool] = {}
@@ -55,6 +55,7 @@ def _decide(model: type[models.Model]) -> bool:
     return _label(model) in {name.lower() for name in conf.TRACK_MODELS}
 
 
+@on_settings_change
 def reset() -> None:
     """Forget decisions (settings changed)."""
     _decided.clear()

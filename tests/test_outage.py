@@ -8,116 +8,26 @@ pointed at it with short socket timeouts. The breaker tests at the end need no s
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import signal
-import socket
-import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-import redis
-from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client, override_settings
 
 from django_smartcache import breaker, invalidation, outbox
 from django_smartcache.models import PendingInvalidation
-from tests.conftest import _missing_service
 from tests.helpers import status
+from tests.redis_servers import SOCKET_TIMEOUT, _free_port, cache_at
 from tests.testapp.models import Product
 
-SOCKET_TIMEOUT = 0.2
 MAX_WAIT = 2.0  # generous bound on any one request during an outage (behaviour, not speed)
 CONCURRENCY = 12
 URLS = ["/catalog/", "/products/laptop/"]
 OLD, NEW = b"999.00", b"5.00"
 SHORT_BACKOFF = {"ERROR_BACKOFF": 0.2, "ERROR_BACKOFF_MAX": 0.2}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisServer:
-    """One ``redis-server`` subprocess on a fixed port, restartable on that port."""
-
-    def __init__(self, executable: str, workdir: str) -> None:
-        self.executable = executable
-        self.workdir = workdir
-        self.port = _free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
-        command += ["--dir", self.workdir]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        client = redis.Redis(port=self.port, socket_timeout=0.2, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.RedisError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
-                time.sleep(0.02)
-            finally:
-                client.close()
-
-    def freeze(self) -> None:
-        """SIGSTOP: connections are accepted, replies never come (socket timeouts)."""
-        os.kill(self.process.pid, signal.SIGSTOP)
-
-    def thaw(self) -> None:
-        os.kill(self.process.pid, signal.SIGCONT)
-
-    def kill(self) -> None:
-        """SIGKILL the server we started; its data is gone (no persistence)."""
-        if self.process is not None and self.process.poll() is None:
-            self.thaw()
-            self.process.kill()
-            self.process.wait(5)
-
-
-@pytest.fixture
-def redis_server(real_redis, tmp_path):
-    """A private ``redis-server``, killed at teardown whatever happened."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        _missing_service("needs the redis-server executable on PATH")
-    server = RedisServer(executable, str(tmp_path))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
-
-
-def cache_at(url: str) -> override_settings:
-    """``default`` on ``url`` with fail-fast timeouts; the other aliases unchanged."""
-    default = {
-        "BACKEND": "django_redis.cache.RedisCache",
-        "LOCATION": url,
-        "OPTIONS": {
-            "SOCKET_CONNECT_TIMEOUT": SOCKET_TIMEOUT,
-            "SOCKET_TIMEOUT": SOCKET_TIMEOUT,
-            "CONNECTION_POOL_KWARGS": {"connection_class": redis.Connection},
-        },
-    }
-    return override_settings(CACHES={**settings.CACHES, "default": default})
 
 
 def burst(urls: list[str], rounds: int = 3) -> tuple[list, float]:
@@ -178,6 +88,7 @@ def test_every_response_is_a_fast_200_while_redis_is_down(redis_server, shop, ou
             redis_server.kill()
         try:
             responses, slowest = burst(URLS)
+            counts = breaker.counters()["default"]  # (the override's end forgets breakers)
         finally:
             if outage == "frozen":
                 redis_server.thaw()
@@ -189,7 +100,6 @@ def test_every_response_is_a_fast_200_while_redis_is_down(redis_server, shop, ou
     assert non_200(responses) == 0
     assert {status(r) for r in responses} == {"BYPASS"}
     assert slowest < MAX_WAIT, "a request waited on Redis far beyond the socket timeout"
-    counts = breaker.counters()["default"]
     assert counts["opened"] == 1 and counts["bypassed"] > 0, counts
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+import redis
 from django.conf import settings
 from django.db import connection, connections, transaction
 from django.test import override_settings
@@ -19,6 +20,7 @@ from django.utils import timezone
 from django_smartcache import breaker, invalidate, invalidation, outbox
 from django_smartcache.invalidation import bump_on_commit
 from django_smartcache.models import PendingInvalidation
+from django_smartcache.stores import get_store
 from tests.helpers import status
 from tests.test_errors import DOWN
 from tests.testapp.models import Category, Product
@@ -307,13 +309,19 @@ def test_hits_check_the_outbox_at_most_every_interval(client, shop):
     assert outbox.counters()["flushes"] == flushes + 1
 
 
-def test_breaker_probe_flushes_every_row_before_serving(client, shop):
+def test_breaker_probe_flushes_every_row_before_serving(client, shop, monkeypatch):
     warm(client)
-    with NO_BACKOFF, CACHE_DOWN:
-        client.get("/catalog/")  # the breaker opens
-    assert breaker.breaker("default").recovering
-    leave_row()  # a young row: another process's write during the outage
-    with NO_BACKOFF:
+    with NO_BACKOFF:  # (a settings change forgets breakers: the outage is simulated)
+        store = get_store("default")
+        with monkeypatch.context() as down:
+            down.setattr(store, "read", _connection_refused)
+            client.get("/catalog/")  # the breaker opens
+        assert breaker.breaker("default").recovering
+        leave_row()  # a young row: another process's write during the outage
         response = client.get("/catalog/")
-    assert status(response) == "MISS", "the probe flushed the young row before reading"
-    assert rows() == [] and not breaker.breaker("default").recovering
+        assert status(response) == "MISS", "the probe flushed the young row before reading"
+        assert rows() == [] and not breaker.breaker("default").recovering
+
+
+def _connection_refused(*args, **kwargs):
+    raise redis.ConnectionError("Connection refused")

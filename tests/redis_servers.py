@@ -1,0 +1,115 @@
+"""Redis servers the tests start themselves, on free local ports, stopped by PID.
+
+``RedisServer`` runs one ``redis-server`` (optionally with RDB persistence, so that it
+can restart from a snapshot); the ``redis_server`` fixture gives each test its own.
+``cache_at`` points the ``default`` cache alias at one, with fail-fast timeouts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+from django.conf import settings
+from django.test import override_settings
+
+from tests.conftest import _missing_service
+
+SOCKET_TIMEOUT = 0.2
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """One ``redis-server`` subprocess on a fixed port, restartable on that port."""
+
+    def __init__(self, executable: str, workdir: str) -> None:
+        self.executable = executable
+        self.workdir = workdir
+        self.port = _free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, *extra: str) -> None:
+        """Start (or restart) on the same port; an ``dump.rdb`` in the workdir is loaded."""
+        command = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+        command += ["--dir", self.workdir, *extra]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        client = redis.Redis(port=self.port, socket_timeout=0.2, socket_connect_timeout=0.2)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.RedisError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
+                time.sleep(0.02)
+            finally:
+                client.close()
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections are accepted, replies never come (socket timeouts)."""
+        os.kill(self.process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.process.pid, signal.SIGCONT)
+
+    def snapshot(self) -> None:
+        """Write ``dump.rdb`` now (what a restart will come back to)."""
+        client = redis.Redis(port=self.port, socket_timeout=5)
+        try:
+            client.save()
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        """SIGKILL the server we started: no save on the way out."""
+        if self.process is not None and self.process.poll() is None:
+            self.thaw()
+            self.process.kill()
+            self.process.wait(5)
+
+
+@pytest.fixture
+def redis_server(real_redis, tmp_path):
+    """A private ``redis-server``, killed at teardown whatever happened."""
+    executable = shutil.which("redis-server")
+    if executable is None:
+        _missing_service("needs the redis-server executable on PATH")
+    server = RedisServer(executable, str(tmp_path))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+def cache_at(url: str) -> override_settings:
+    """``default`` on ``url`` with fail-fast timeouts; the other aliases unchanged."""
+    default = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {
+            "SOCKET_CONNECT_TIMEOUT": SOCKET_TIMEOUT,
+            "SOCKET_TIMEOUT": SOCKET_TIMEOUT,
+            "CONNECTION_POOL_KWARGS": {"connection_class": redis.Connection},
+        },
+    }
+    return override_settings(CACHES={**settings.CACHES, "default": default})
