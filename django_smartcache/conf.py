@@ -34,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "ERROR_BACKOFF_MAX": 30.0,
     "WRITE_THROUGH": (),
     "REPLICA_DELAY": 0.0,
+    "WAIT_REPLICAS": 0,
+    "WAIT_TIMEOUT": 0.1,
     "STALE_TTL": 60.0,
     "STALE_IF_ERROR": True,
     "STALE_ON_INVALIDATION": False,
@@ -88,6 +90,11 @@ _RULES: dict[str, tuple[Any, str]] = {
         'a list of "app_label.ModelName" strings',
     ),
     "REPLICA_DELAY": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
+    "WAIT_REPLICAS": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "a number of replicas >= 0 (0: do not wait)",
+    ),
+    "WAIT_TIMEOUT": (lambda v: _is_number(v) and v > 0, "a number of seconds > 0"),
     "STALE_TTL": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
     "STALE_IF_ERROR": (lambda v: isinstance(v, bool), "True or False"),
     "STALE_ON_INVALIDATION": (lambda v: isinstance(v, bool), "True or False"),
@@ -137,6 +144,8 @@ class SmartcacheSettings:
     ERROR_BACKOFF_MAX: float
     WRITE_THROUGH: frozenset[str]
     REPLICA_DELAY: float
+    WAIT_REPLICAS: int
+    WAIT_TIMEOUT: float
     STALE_TTL: float
     STALE_IF_ERROR: bool
     STALE_ON_INVALIDATION: bool

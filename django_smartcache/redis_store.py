@@ -13,6 +13,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from . import scripts, server_identity
 from .conf import get_settings
 from .stores import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
@@ -236,7 +238,22 @@ class RedisStore(Store):
             self.tag_prefix,
             _ms(hold) if hold else 0,
         ]
-        self._script("BUMP")(keys=keys, args=args)
+        replicas = get_settings().WAIT_REPLICAS
+        if not replicas:
+            self._script("BUMP")(keys=keys, args=args)
+            return
+        # Acknowledged by replicas too, in the same round trip, or not landed: a failover
+        # to a replica that missed it would bring the old tokens back (README, "Running
+        # Redis safely"). Raising keeps the bump pending here and in the outbox.
+        pipe = self._client.get_client(write=True).pipeline(transaction=False)
+        self._script("BUMP")(keys=keys, args=args, client=pipe)
+        pipe.execute_command("WAIT", replicas, _ms(get_settings().WAIT_TIMEOUT))
+        acknowledged = pipe.execute()[-1]
+        if acknowledged < replicas:
+            raise NotReplicated(
+                f"a bump reached {acknowledged} of {replicas} replicas within "
+                f"{get_settings().WAIT_TIMEOUT} s (SMARTCACHE['WAIT_REPLICAS'])"
+            )
 
     def bump_times(self, tags: Sequence[str]) -> dict[str, float]:
         if not tags:
@@ -255,6 +272,10 @@ class RedisStore(Store):
     def read_stats(self, fields: Sequence[str]) -> dict[str, int]:
         found = self._client.get_client(write=False).hgetall(self.stats_key)
         return {_text(field): int(value) for field, value in found.items()}
+
+
+class NotReplicated(RedisError):
+    """A bump the master took but fewer replicas than ``WAIT_REPLICAS`` acknowledged."""
 
 
 def _ms(ttl: float | None) -> int:
