@@ -18,11 +18,20 @@ from .conf import DEFAULTS, problems
 
 _LOCAL_BACKENDS = {
     "django.core.cache.backends.locmem.LocMemCache": (
-        "it is local to one process: an invalidation in one process does not reach "
-        "entries cached by the others, and there is no cross-process single flight"
+        "it is local to one process: an invalidation made by another process (another "
+        "worker, a Celery task, a management command) never reaches the entries cached in "
+        "this one, and there is no single flight across processes; fine for tests and "
+        "one-process development"
     ),
     "django.core.cache.backends.dummy.DummyCache": "it stores nothing, so nothing is cached",
 }
+# Backends whose incr() is a read then a write: two processes bumping at once lose
+# increments of the invalidation counter, which is what stops a fill computed before a
+# bump from being stored as fresh.
+_NON_ATOMIC_BACKENDS = (
+    "django.core.cache.backends.db.DatabaseCache",
+    "django.core.cache.backends.filebased.FileBasedCache",
+)
 
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -45,6 +54,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         ]
     found.extend(_decorator_aliases(caches))
+    found.extend(_unsafe_backends(caches, alias))
     backend = caches[alias].get("BACKEND", "")
     if backend in _LOCAL_BACKENDS:
         found.append(
@@ -55,6 +65,64 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
             )
         )
     return found
+
+
+def _unsafe_backends(caches: dict[str, Any], alias: str) -> list[checks.CheckMessage]:
+    """Aliases entries are stored in whose backend cannot keep the guarantees."""
+    from .registry import declared
+
+    used = {alias, *(item.alias for item in declared() if item.alias in caches)}
+    found = []
+    for name in sorted(used):
+        config = caches[name]
+        backend = config.get("BACKEND", "")
+        if backend in _NON_ATOMIC_BACKENDS:
+            found.append(
+                checks.Error(
+                    f"Cache {name!r} uses {backend}, whose incr() is not atomic: invalidations "
+                    "from two processes at once lose increments of the invalidation counter, "
+                    "and a page computed before a change could then be stored as fresh.",
+                    hint="Use django_redis.cache.RedisCache (or Django's RedisCache or "
+                    "Memcached) for the caches django_smartcache stores entries in.",
+                    id="smartcache.E005",
+                )
+            )
+        elif _is_cluster(config):
+            found.append(
+                checks.Error(
+                    f"Cache {name!r} points at a Redis Cluster, which django_smartcache does "
+                    "not support yet: every read would fail with CROSSSLOT and the site would "
+                    "run uncached while looking healthy.",
+                    hint="Point the cache at a standalone Redis (or Sentinel) for now.",
+                    id="smartcache.E006",
+                )
+            )
+    return found
+
+
+def _is_cluster(config: dict[str, Any]) -> bool:
+    """A cluster client class, or a server that says ``cluster_enabled:1`` (asked with a
+    0.5 s timeout; an unreachable server is not judged here)."""
+    options = config.get("OPTIONS") or {}
+    client_class = str(options.get("CLIENT_CLASS", ""))
+    if "cluster" in client_class.lower() or "cluster" in config.get("BACKEND", "").lower():
+        return True
+    if "Redis" not in config.get("BACKEND", "") or "sentinel" in client_class.lower():
+        return False
+    location = config.get("LOCATION")
+    url = location[0] if isinstance(location, (list, tuple)) and location else location
+    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+        return False
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        try:
+            return bool(client.info("cluster").get("cluster_enabled"))
+        finally:
+            client.close()
+    except Exception:
+        return False
 
 
 def _decorator_aliases(caches: dict[str, Any]) -> list[checks.CheckMessage]:

@@ -114,7 +114,7 @@ def test_untracked_models_need_no_action():
 @pytest.mark.parametrize(
     ("alias", "lost"),
     [
-        ("locmem", "an invalidation in one process does not reach entries cached by the others"),
+        ("locmem", "an invalidation made by another process (another worker"),
         ("dummy", "it stores nothing"),
     ],
 )
@@ -148,3 +148,42 @@ def test_a_missing_or_misplaced_smartcache_middleware_is_named(middleware, check
         found = [m for m in smartcache_messages() if m.id == check_id]
     assert found, f"no {check_id} for MIDDLEWARE={middleware}"
     assert "MessageMiddleware" in found[0].hint
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.db.DatabaseCache",
+        "django.core.cache.backends.filebased.FileBasedCache",
+    ],
+)
+def test_a_backend_whose_counters_are_not_atomic_is_refused(backend):
+    caches = {**settings.CACHES, "default": {"BACKEND": backend, "LOCATION": "smartcache_x"}}
+    with override_settings(CACHES=caches):
+        found = [m for m in smartcache_messages() if m.id == "smartcache.E005"]
+    assert found and "not atomic" in found[0].msg, f"{backend} was accepted"
+
+
+def test_locmem_is_a_warning_that_says_what_is_lost():
+    caches = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    with override_settings(CACHES=caches):
+        found = [m for m in smartcache_messages() if m.id == "smartcache.W001"]
+    assert found, "no warning for LocMem"
+    assert "another process" in found[0].msg and "fine for tests" in found[0].msg
+
+
+def test_a_redis_cluster_endpoint_is_refused(redis_server, tmp_path):
+    redis_server.kill()
+    redis_server.start(
+        "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf")
+    )
+    caches = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_server.url},
+    }
+    with override_settings(CACHES=caches):
+        found = [m for m in smartcache_messages() if m.id == "smartcache.E006"]
+    assert found and "CROSSSLOT" in found[0].msg, "a cluster endpoint passed the checks"
