@@ -122,7 +122,7 @@ class SmartcacheAdmin(admin.ModelAdmin):
             logger.info("%s purged %s.", request.user.get_username(), purge.target)
             self.message_user(request, f"Purged {purge.target}.", messages.SUCCESS)
             return back
-        context["purge"] = purge
+        context.update(purge=purge, what=what)  # the template explains each kind of purge
         return TemplateResponse(request, "admin/django_smartcache/purge_confirmation.html", context)
 
 

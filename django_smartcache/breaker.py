@@ -27,6 +27,9 @@ import threading
 import time
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+from redis.exceptions import RedisError
+
 from .conf import get_settings, on_settings_change
 
 logger = logging.getLogger("django_smartcache")
@@ -77,7 +80,13 @@ class Breaker:
             return True
 
     def failed(self, exc: BaseException, doing: str) -> None:
-        """Record a cache error; open the breaker or lengthen its back-off."""
+        """Record a cache error; open the breaker or lengthen its back-off.
+
+        A programming error is no outage: it is raised again here, so the caller's
+        ``except`` lets it through instead of skipping the cache for everyone.
+        """
+        if not is_outage(exc):
+            raise exc
         conf = get_settings()
         with self._lock:
             self.errors += 1
@@ -148,6 +157,25 @@ class Breaker:
                 "opened": self.opened,
                 "bypassed": self.bypassed,
             }
+
+
+# A bug (a bad argument, a view that returns no response), not the cache failing. Redis
+# client errors are outages even when they subclass these (redis-py's DataError).
+_PROGRAMMING_ERRORS = (
+    TypeError,
+    ValueError,
+    AttributeError,
+    KeyError,
+    IndexError,
+    NameError,
+    AssertionError,
+    ImproperlyConfigured,
+)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` is the cache failing (bypass, back off), not a bug (raise it)."""
+    return isinstance(exc, RedisError) or not isinstance(exc, _PROGRAMMING_ERRORS)
 
 
 _breakers: dict[str, Breaker] = {}

@@ -55,6 +55,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
         ]
     found.extend(_decorator_aliases(caches))
     found.extend(_unsafe_backends(caches, alias))
+    found.extend(_unknown_models(raw))
     backend = caches[alias].get("BACKEND", "")
     if backend in _LOCAL_BACKENDS:
         found.append(
@@ -64,6 +65,28 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="smartcache.W001",
             )
         )
+    return found
+
+
+def _unknown_models(raw: dict[str, Any]) -> list[checks.CheckMessage]:
+    """``TRACK_MODELS`` and ``WRITE_THROUGH`` entries must name installed models."""
+    found = []
+    for setting in ("TRACK_MODELS", "WRITE_THROUGH"):
+        names = raw.get(setting, DEFAULTS[setting])
+        if names == "__all__":
+            continue
+        for name in names:
+            try:
+                apps.get_model(name)
+            except (LookupError, ValueError):
+                found.append(
+                    checks.Error(
+                        f"SMARTCACHE[{setting!r}] names {name!r}, which is not an installed "
+                        "model: writes to the model you meant would invalidate nothing.",
+                        hint="Use 'app_label.ModelName' of an installed model.",
+                        id="smartcache.E007",
+                    )
+                )
     return found
 
 

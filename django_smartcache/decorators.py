@@ -13,7 +13,7 @@ from django.utils.decorators import markcoroutinefunction
 
 from .checks import check_installed
 from .pages import PageCache
-from .tags import Dependency
+from .tags import Dependency, check_dependency_list, check_timeout
 
 # ready() does not run when the app is not installed: say so at check time.
 checks.register(check_installed)
@@ -41,8 +41,14 @@ def cache_page(
         raise TypeError("query_params takes a list of parameter names, not a string.")
     if callable(timeout) and not isinstance(timeout, (int, float)):
         raise TypeError("cache_page() takes the timeout first: use @cache_page(60 * 15).")
+    check_timeout(timeout, "cache_page()")
+    check_dependency_list(depends_on, "cache_page()")
+    if query_params is not None and not all(isinstance(p, str) for p in query_params):
+        raise TypeError("query_params takes a list of parameter names (strings).")
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        if not callable(view):
+            raise TypeError(f"cache_page(...) decorates a view function, not {view!r}.")
         if iscoroutinefunction(view):
             page = PageCache(
                 async_to_sync(view), timeout, depends_on, cache, key_prefix, query_params

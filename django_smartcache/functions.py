@@ -21,7 +21,15 @@ from .conf import get_settings
 from .engine import guarded_lookup, served_as
 from .invalidation import bump, use_alias
 from .stores import get_store
-from .tags import GLOBAL, Dependency, custom_tag, dependency_models, read_tags
+from .tags import (
+    GLOBAL,
+    Dependency,
+    check_dependency_list,
+    check_timeout,
+    custom_tag,
+    dependency_models,
+    read_tags,
+)
 from .tracking import track
 
 # ready() does not run when the app is not installed: say so at check time.
@@ -182,7 +190,16 @@ def cached(
     committed change to a dependency, so the next call is a hit.
     """
 
+    if callable(timeout):
+        raise TypeError("cached() takes the timeout first: use @cached(300), or @cached().")
+    check_timeout(timeout, "cached()")
+    check_dependency_list(depends_on, "cached()")
+    if key is not None and not callable(key):
+        raise TypeError(f"cached(key=...) takes a function of the arguments, not {key!r}.")
+
     def decorator(fn: Callable[..., T]) -> Callable[..., T]:
+        if not callable(fn):
+            raise TypeError(f"cached(...) decorates a function, not {fn!r}.")
         if inspect.iscoroutinefunction(fn):
             raise TypeError("cached() does not support async functions yet; see the README.")
         name = f"{fn.__module__}.{fn.__qualname__}"

@@ -59,14 +59,30 @@ def url_tag(path: str) -> str:
     return "u:" + hashlib.md5(path.encode(), usedforsecurity=False).hexdigest()
 
 
+# "app_label.ModelName": an identifier, a dot, a capitalised identifier.
+_LOOKS_LIKE_A_MODEL = re.compile(r"^[A-Za-z_]\w*\.[A-Z]\w*$")
+
+
 def _model_from_string(value: str) -> type[models.Model] | None:
-    """``"app_label.ModelName"`` names a model when the app is installed."""
+    """``"app_label.ModelName"`` names a model when the app is installed.
+
+    A string shaped like one whose app is not installed is a typo, not a custom tag
+    (``"shops.Product"``): it raises. A custom tag with a dot on purpose does not
+    look like a model label (``"homepage.v2"``, ``"tag:Promo.Summer"``).
+    """
     app_label, dot, model_name = value.partition(".")
     if not dot or not model_name or "." in model_name:
         return None
     try:
         config = apps.get_app_config(app_label)
     except LookupError:
+        if _LOOKS_LIKE_A_MODEL.match(value):
+            raise ValueError(
+                f"Dependency {value!r} looks like 'app_label.ModelName', but no installed "
+                f"app is labelled {app_label!r}. For a custom tag that contains a dot on "
+                f"purpose, write it so it does not look like a model label, e.g. "
+                f"'tag:{value}'."
+            ) from None
         return None
     try:
         return config.get_model(model_name)
@@ -91,6 +107,35 @@ def _classify(dep: Dependency) -> tuple[str, Any]:
         f"Dependency {dep!r} is not a model class, a model instance, an "
         f'"app_label.ModelName" string or a non-empty tag string.'
     )
+
+
+def check_dependency_list(depends_on: Any, who: str) -> None:
+    """``depends_on`` must be a list or tuple (a bare string would be read letter by letter)."""
+    if isinstance(depends_on, (list, tuple)):
+        return
+    if isinstance(depends_on, (str, models.Model)) or (
+        isinstance(depends_on, type) and issubclass(depends_on, models.Model)
+    ):
+        raise TypeError(
+            f"{who} takes depends_on as a list or tuple; wrap it: depends_on=[{depends_on!r}]."
+        )
+    raise TypeError(f"{who} takes depends_on as a list or tuple, not {depends_on!r}.")
+
+
+def check_timeout(timeout: Any, who: str) -> None:
+    """A timeout is ``None`` (the default) or seconds >= 0 (``0``: never store)."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(
+            f"{who} takes the timeout in seconds (an int or a float; None for "
+            f"SMARTCACHE['TIMEOUT']), not {timeout!r}."
+        )
+    if not timeout >= 0:  # negative, or NaN
+        raise ValueError(
+            f"{who} got the timeout {timeout!r}; use seconds >= 0 (0 never stores, None "
+            "is SMARTCACHE['TIMEOUT'])."
+        )
 
 
 def read_tags(deps: Iterable[Dependency]) -> list[str]:
