@@ -157,8 +157,9 @@ def test_a_missing_or_misplaced_smartcache_middleware_is_named(middleware, check
         "django.core.cache.backends.filebased.FileBasedCache",
     ],
 )
-def test_a_backend_whose_counters_are_not_atomic_is_refused(backend):
-    caches = {**settings.CACHES, "default": {"BACKEND": backend, "LOCATION": "smartcache_x"}}
+def test_a_backend_whose_counters_are_not_atomic_is_refused(backend, tmp_path):
+    location = str(tmp_path / "cache") if "filebased" in backend else "smartcache_x"
+    caches = {**settings.CACHES, "default": {"BACKEND": backend, "LOCATION": location}}
     with override_settings(CACHES=caches):
         found = [m for m in smartcache_messages() if m.id == "smartcache.E005"]
     assert found and "not atomic" in found[0].msg, f"{backend} was accepted"
