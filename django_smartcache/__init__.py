@@ -22,4 +22,4 @@ __all__ = [
     "invalidate_all",
     "invalidate_url",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"  # the single source: pyproject.toml reads it
