@@ -37,12 +37,12 @@ settings.configure(
 )
 django.setup()
 
-import django_smartcache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import path  # noqa: E402
 
+import django_smartcache  # noqa: E402
 from django_smartcache import cache_page  # noqa: E402
 
 assert "site-packages" in django_smartcache.__file__, django_smartcache.__file__
