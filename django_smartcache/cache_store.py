@@ -164,8 +164,9 @@ class CacheStore(Store):
         except ValueError:  # evicted between add and incr
             cache.add(key, self.now_seed(), None)
             seq = cache.incr(key)
-        token = f"{seq}-{'H' if hold else ''}{secrets.token_hex(8)}"
-        cache.set_many({self._tag(t): token for t in dict.fromkeys(tags)}, hold or None)
+        until = f"H{int((time.time() + hold) * 1000)}-" if hold else ""
+        token = f"{seq}-{until}{secrets.token_hex(8)}"
+        cache.set_many({self._tag(t): token for t in dict.fromkeys(tags)}, None)
         now = time.time()
         times = {self._bumped(t): now for t in tags if t == GLOBAL or t.startswith("m:")}
         if times:

@@ -204,6 +204,7 @@ class RedisStore(Store):
             int(duration * 1000),
             _ms(conf.LOCK_TIMEOUT),
             len(stamp),
+            int(time.time() * 1000),
             *(tag for tag, _ in stamp),
             *dynamic,
         ]
@@ -236,7 +237,7 @@ class RedisStore(Store):
             self.now_seed(),
             repr(time.time()),
             self.tag_prefix,
-            _ms(hold) if hold else 0,
+            int((time.time() + hold) * 1000) if hold else 0,
         ]
         replicas = get_settings().WAIT_REPLICAS
         if not replicas:

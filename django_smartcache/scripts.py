@@ -18,8 +18,10 @@ A token is ``"<seq>-<random>"``: ``seq`` comes from one counter that every
 invalidation increments, so a computation that remembers the counter value it
 started at can tell whether a tag it discovers later was bumped while it ran.
 Tokens created because a tag was missing (never bumped, or evicted) use seq 0.
-A *held* token, ``"<seq>-H<random>"``, marks a tag written by a transaction whose
-commit has not been seen yet (manual transactions): nothing is stamped with it.
+A *held* token, ``"<seq>-H<until ms>-<random>"``, marks a tag written by a transaction
+whose commit has not been seen yet (manual transactions): nothing is stamped with it
+until then. It has no TTL (a ``volatile-*`` eviction policy never drops it); the hold
+ends at ``until``, carried in the token.
 
 Tag keys never outlive the entries that need them: one created by a read lives
 ``LOCK_TIMEOUT`` (the longest a computation may take), and each store extends the
@@ -62,7 +64,8 @@ return out
 # KEYS: entry, lock, seq
 # ARGV: tag prefix, seq at start, static stamp, body, ttl ms ('0' = none), lock token,
 #       new token, fresh until ms ('0' = always fresh), compute ms, creation ttl ms,
-#       static tag names (count in ARGV[11]), then dynamic tag names
+#       static tag count, now ms (held tokens end then), the static tag names, then the
+#       dynamic tag names
 # -> 1 stored | 0 not stored: a dynamic tag was bumped after the computation started, is
 #    held, or was missing while the counter moved (bumped, then evicted: cannot tell)
 STORE = """
@@ -72,7 +75,7 @@ local parts = {}
 if ARGV[3] ~= '' then parts[1] = ARGV[3] end
 local fresh = true
 local nstatic = tonumber(ARGV[11])
-local first = 12 + nstatic
+local first = 13 + nstatic
 for i = first, #ARGV do
   local key = ARGV[1] .. ARGV[i]
   local t = redis.call('GET', key)
@@ -80,7 +83,8 @@ for i = first, #ARGV do
     redis.call('SET', key, ARGV[7], 'PX', ARGV[10])
     t = ARGV[7]
     if moved then fresh = false end
-  elseif string.find(t, '^%d+%-H') or (tonumber(string.match(t, '^(%d+)')) or 0) > s0 then
+  elseif (tonumber(string.match(t, '^%d+%-H(%d+)%-')) or 0) > tonumber(ARGV[12])
+      or (tonumber(string.match(t, '^(%d+)')) or 0) > s0 then
     fresh = false
   end
   parts[#parts + 1] = ARGV[i] .. '\\n' .. t
@@ -92,7 +96,7 @@ if fresh then
   else
     redis.call('SET', KEYS[1], head .. '\\0' .. ARGV[4])
   end
-  for i = 12, #ARGV do
+  for i = 13, #ARGV do
     local key = ARGV[1] .. ARGV[i]
     if ARGV[5] ~= '0' then
       redis.call('PEXPIRE', key, ARGV[5], 'GT')
@@ -124,21 +128,22 @@ return 0
 """
 
 # KEYS: seq, bump-times hash, tag keys...
-# ARGV: random part, now (seq seed), wall-clock seconds, tag key prefix, hold ms ('0' = none)
+# ARGV: random part, now (seq seed), wall-clock seconds, tag key prefix,
+#       hold until (epoch ms, '0' = a plain bump)
 # Model tags (``m:...``) and the global tag (``g``) also get their bump time in the hash
 # (bounded: one field per model), for the admin page; same round trip. A plain bump
 # replaces existing tokens (keeping their TTL) and creates none; a hold creates or
-# replaces every token with a held one that expires after ``hold ms``.
+# replaces every token with a held one, without a TTL (see the module docstring).
 BUMP = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[2]) end
 local s = redis.call('INCR', KEYS[1])
 local hold = ARGV[5] ~= '0'
 local tok = string.format('%d', s) .. '-' .. ARGV[1]
-if hold then tok = string.format('%d', s) .. '-H' .. ARGV[1] end
+if hold then tok = string.format('%d', s) .. '-H' .. ARGV[5] .. '-' .. ARGV[1] end
 local skip = #ARGV[4]
 for i = 3, #KEYS do
   if hold then
-    redis.call('SET', KEYS[i], tok, 'PX', ARGV[5])
+    redis.call('SET', KEYS[i], tok)
   elseif redis.call('EXISTS', KEYS[i]) == 1 then
     redis.call('SET', KEYS[i], tok, 'KEEPTTL')
   end

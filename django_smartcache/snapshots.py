@@ -43,8 +43,32 @@ def _reads_a_snapshot(connection: Any) -> bool:
     level = getattr(connection, "isolation_level", None)
     if vendor == "mysql" and not level:
         return True  # the server's default: REPEATABLE READ on InnoDB
+    if _snapshot_level(level):
+        return True
+    # Django reports READ COMMITTED when OPTIONS does not say, but libpq options, ALTER
+    # ROLE / DATABASE ... SET or the server's configuration may have set another default.
+    return vendor == "postgresql" and _snapshot_level(_server_default(connection))
+
+
+def _snapshot_level(level: Any) -> bool:
     name = getattr(level, "name", level)  # psycopg's IsolationLevel enum, or a string
     return str(name).lower().replace("_", " ") in _SNAPSHOT_LEVELS
+
+
+_defaults: dict[int, str] = {}
+
+
+def _server_default(connection: Any) -> str:
+    """PostgreSQL's default isolation level for this connection (asked once per connection)."""
+    raw = connection.connection
+    found = _defaults.get(id(raw))
+    if found is None:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW default_transaction_isolation")
+            found = _defaults[id(raw)] = str(cursor.fetchone()[0])
+        if len(_defaults) > 1000:
+            _defaults.clear()
+    return found
 
 
 def _sqlite_wal(connection: Any) -> bool:

@@ -98,11 +98,33 @@ def analyse(sql: str, vendor: str | None = None) -> tuple[Write, ...]:
     """The tables ``sql`` may write (empty for reads), for ``vendor`` (Django's name)."""
     if is_read(sql):
         return ()
+    if vendor in (None, "postgresql") and "U&" in sql.upper():
+        sql = unicode_identifiers(sql)
     if len(sql) > _LONG:
         sql = shorten(sql)
         if len(sql) > _UNCACHED:
             return _analyse(sql, vendor)
     return _memo(sql, vendor)
+
+
+_UNICODE_NAME = re.compile(
+    r"""U&"((?:[^"]|"")*)"(?:\s*UESCAPE\s*'(.)')?""", re.IGNORECASE | re.DOTALL
+)
+
+
+def unicode_identifiers(sql: str) -> str:
+    """PostgreSQL's ``U&"t\\0061ble"`` (and ``UESCAPE``) identifiers, spelled out."""
+
+    def spell(match: re.Match) -> str:
+        body, escape = match.group(1).replace('""', '"'), re.escape(match.group(2) or "\\")
+        decoded = re.sub(
+            rf"{escape}(?:\+([0-9A-Fa-f]{{6}})|([0-9A-Fa-f]{{4}})|({escape}))",
+            lambda m: chr(int(m.group(1) or m.group(2), 16)) if not m.group(3) else m.group(3),
+            body,
+        )
+        return '"' + decoded.replace('"', '""') + '"'
+
+    return _UNICODE_NAME.sub(spell, sql)
 
 
 def _analyse(sql: str, vendor: str | None) -> tuple[Write, ...]:
@@ -124,10 +146,19 @@ def _reading_writes(reading: Reading, sql: str) -> list[Write]:
     writes: list[Write] = []
     for statement in reading.statements:
         found = _statement(statement, rows)
-        writes += (
-            [Write(n, ALL) for n in names(statement, strings=True)] if found is None else found
-        )
+        if found is None or (not found and _writes_something(statement)):
+            # Not understood, or a write verb that named no table it could read (a table
+            # called like a keyword, a string-literal name): every name is a target.
+            found = [Write(n, ALL) for n in names(statement, strings=True)]
+        writes += found
     return writes
+
+
+def _writes_something(tokens: list[Token]) -> bool:
+    """Whether a statement starts with a verb that always writes a table."""
+    while _is(tokens, 0, "("):
+        tokens = tokens[1:]
+    return _word(tokens, 0) in _WRITES
 
 
 def _word(tokens: list[Token], i: int) -> str:
@@ -160,7 +191,9 @@ def _dotted(tokens: list[Token], i: int) -> tuple[str, int] | None:
     if i >= len(tokens) or tokens[i].kind not in ("w", "q"):
         return None
     last, i = name(tokens[i]), i + 1
-    while _is(tokens, i, ".") and i + 1 < len(tokens) and tokens[i + 1].kind in ("w", "q"):
+    while _is(tokens, i, ".") and i + 1 < len(tokens):
+        if tokens[i + 1].kind not in ("w", "q"):
+            return None  # main.'t' (SQLite takes a string as a name): not understood
         last, i = name(tokens[i + 1]), i + 2
     return last, i
 
@@ -256,7 +289,7 @@ def _update(tokens: list[Token], rows: bool) -> list[Write] | None:
         return None
     single = _single(tokens[i:set_at])
     if single is None:  # UPDATE a JOIN b ... / UPDATE a, b ...: any of them
-        return [Write(n, ALL) for n in names(tokens[i:set_at])]
+        return [Write(n, ALL) for n in names(tokens[i:set_at], strings=True)]
     joined = _find(tokens, set_at, {"FROM"}) is not None  # UPDATE t SET ... FROM other
     return [_target(single, tokens, _find(tokens, set_at, {"WHERE"}), rows and not joined)]
 
@@ -270,13 +303,13 @@ def _delete(tokens: list[Token], rows: bool) -> list[Write] | None:
         return None
     if _word(tokens, i) != "FROM":  # MySQL: DELETE a, b FROM a JOIN b ...: any table named
         end = _find(tokens, i, {"WHERE", "ORDER", "LIMIT"})
-        return [Write(n, ALL) for n in names(tokens[i:end])]
+        return [Write(n, ALL) for n in names(tokens[i:end], strings=True)]
     i += 1 + (_word(tokens, i + 1) == "ONLY")
     end = _find(tokens, i, {"USING", "WHERE", "RETURNING", "ORDER", "LIMIT"})
     end = len(tokens) if end is None else end
     single = _single(tokens[i:end])
     if single is None:  # MySQL: DELETE FROM a, b USING ...
-        return [Write(n, ALL) for n in names(tokens[i:end])]
+        return [Write(n, ALL) for n in names(tokens[i:end], strings=True)]
     where = end if _word(tokens, end) == "WHERE" else None
     return [_target(single, tokens, where, rows and _word(tokens, end) != "USING")]
 

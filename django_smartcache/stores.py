@@ -122,10 +122,16 @@ class Store:
 
 
 def is_held(token: Any) -> bool:
-    """Whether ``token`` is held: its tag was written by a commit not yet seen."""
-    if isinstance(token, bytes):
-        return b"-H" in token
-    return token is not None and "-H" in str(token)
+    """Whether ``token`` is held: its tag was written by a commit not yet seen (a held
+    token, ``<seq>-H<until ms>-<random>``, whose ``until`` has not passed)."""
+    if token is None:
+        return False
+    text = token.decode() if isinstance(token, bytes) else str(token)
+    _, held, rest = text.partition("-H")
+    if not held:
+        return False
+    until = rest.partition("-")[0]
+    return not until.isdigit() or time.time() * 1000 < int(until)
 
 
 _stores: dict[tuple[str, str], Store] = {}
