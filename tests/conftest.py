@@ -20,7 +20,7 @@ import pytest
 
 from tests.redis_counting import COUNTER, RoundTripCounter
 
-pytest_plugins = ["tests.helpers", "tests.redis_servers"]
+pytest_plugins = ["tests.helpers", "tests.redis_servers", "tests.redis_sentinel"]
 
 REQUIRE_SERVICES_ENV = "SMARTCACHE_REQUIRE_SERVICES"
 

@@ -30,6 +30,23 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until_up(process: subprocess.Popen, port: int) -> None:
+    """Return once ``process`` answers PING on ``port``; raise if it exits or takes 10 s."""
+    client = redis.Redis(port=port, socket_timeout=0.2, socket_connect_timeout=0.2)
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.RedisError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{process.args[0]} did not start on port {port}") from None
+                time.sleep(0.02)
+    finally:
+        client.close()
+
+
 class RedisServer:
     """One ``redis-server`` subprocess on a fixed port, restartable on that port."""
 
@@ -51,18 +68,7 @@ class RedisServer:
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        client = redis.Redis(port=self.port, socket_timeout=0.2, socket_connect_timeout=0.2)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                return
-            except redis.RedisError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
-                time.sleep(0.02)
-            finally:
-                client.close()
+        wait_until_up(self.process, self.port)
 
     def freeze(self) -> None:
         """SIGSTOP: connections are accepted, replies never come (socket timeouts)."""
