@@ -152,6 +152,7 @@ def versions(redis_client: Any = None, db_connection: Any = None) -> dict[str, A
                 "mysqlclient",
                 "gunicorn",
                 "matplotlib",
+                "django-cacheops",
             )
         },
         "wrk": _cmd_version(["wrk", "--version"]),

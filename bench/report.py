@@ -184,6 +184,18 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             s["db_keys_after"] == s["db_keys_before"]
             and abs(s["db_key_bytes_growth"]) <= max(2048, 0.05 * s["db_key_bytes_before"]),
         )
+    wr = results.get("writes")
+    if wr:
+        s = wr["summary"]
+        ours = s["on|autocommit"]["overhead_us"]
+        peer = s.get("cacheops|autocommit")
+        add(
+            "cost per autocommit save() (MariaDB)",
+            "<= +250 µs",
+            f"{ours:+.0f} µs"
+            + (f" (django-cacheops {peer['overhead_us']:+.0f} µs)" if peer else ""),
+            ours <= 250,
+        )
     return out
 
 
@@ -426,10 +438,17 @@ def _other_lines(results: dict[str, Any]) -> list[str]:
         through = s["on_write_through|autocommit"]["overhead_us"]
         plain = s["off|autocommit"]["us_per_save"]["median"]
         plain_tx = s["off|transaction"]["us_per_save"]["median"]
+        peer = s.get("cacheops|autocommit")
+        peer_text = (
+            f"; django-cacheops {peer['overhead_us']:+.0f} µs "
+            f"({s['cacheops|transaction']['overhead_us']:+.0f} µs)"
+            if peer
+            else ""
+        )
         lines.append(
             "| Cost per `save()` on MariaDB, autocommit (inside a transaction) | "
             f"{auto:+.0f} µs ({atomic:+.0f} µs); with write-through {through:+.0f} µs | "
-            f"{plain:.0f} µs ({plain_tx:.0f} µs) without the app |"
+            f"{plain:.0f} µs ({plain_tx:.0f} µs) without the app{peer_text} |"
         )
     wrapper = results.get("wrapper")
     if wrapper:

@@ -7,7 +7,10 @@ A loop of ``product.save()`` on MariaDB, in three modes, interleaved over rounds
 - ``on``: the app as installed, without write-through (``WRITE_THROUGH = []``): the watcher sees
   the UPDATE, the receiver sees ``post_save``, one bump after commit;
 - ``on + write-through``: the demo's settings (products are write-through: after the bump, the
-  fresh row is reloaded and stored in the object cache).
+  fresh row is reloaded and stored in the object cache);
+- ``cacheops``: a peer, django-cacheops, invalidating the same saves (``ops='all'`` on the
+  product), measured in a subprocess against its own ``cacheops_off`` baseline (see
+  ``CACHEOPS_NOTE``).
 
 Each mode runs autocommit saves (one commit, one bump per save) and saves inside one
 transaction (the bumps of a transaction are sent once, at commit).
@@ -28,15 +31,16 @@ from .common import PAGE, RoundTrips, Run, say, spread
 _SIGNALS = ("pre_save", "post_save", "pre_delete", "post_delete", "m2m_changed")
 
 
-def _is_ours(entry: Any) -> bool:
+def _module_of(entry: Any) -> str:
     ref = entry[1]
     fn = ref() if isinstance(ref, weakref.ReferenceType) else ref
-    return (getattr(fn, "__module__", "") or "").startswith("django_smartcache")
+    return getattr(fn, "__module__", "") or ""
 
 
 @contextlib.contextmanager
-def app_invalidation_off():
-    """Take out the app's write hooks in this process: signal receivers and execute wrapper."""
+def app_invalidation_off(prefixes: tuple[str, ...] = ("django_smartcache",)):
+    """Take out the write hooks of the packages named by ``prefixes`` in this process:
+    their signal receivers and execute wrappers (put back afterwards)."""
     from django.db import connection
     from django.db.backends.signals import connection_created
     from django.db.models import signals
@@ -45,12 +49,14 @@ def app_invalidation_off():
     for signal in [getattr(signals, name) for name in _SIGNALS] + [connection_created]:
         with signal.lock:
             saved.append((signal, list(signal.receivers)))
-            signal.receivers = [e for e in signal.receivers if not _is_ours(e)]
+            signal.receivers = [
+                e for e in signal.receivers if not _module_of(e).startswith(prefixes)
+            ]
             signal.sender_receivers_cache.clear()
     connection.ensure_connection()
     wrappers = list(connection.execute_wrappers)
     connection.execute_wrappers[:] = [
-        w for w in wrappers if not type(w).__module__.startswith("django_smartcache")
+        w for w in wrappers if not type(w).__module__.startswith(prefixes)
     ]
     removed = {
         "receivers": sum(len(before) - len(s.receivers) for s, before in saved),
@@ -66,18 +72,18 @@ def app_invalidation_off():
                 signal.sender_receivers_cache.clear()
 
 
-def run(bench: Run, counter: RoundTrips, *, rounds: int, saves: int) -> dict[str, Any]:
-    from django.conf import settings
-    from django.db import connection, transaction
-    from django.test.utils import CaptureQueriesContext, override_settings
-
+def _product():
     from example_project.shop.models import Product
 
-    counter.install()
     product = Product.objects.exclude(slug=PAGE.strip("/").split("/")[-1]).order_by("pk").first()
     assert product is not None
-    original_price = product.price
-    no_write_through = {**settings.SMARTCACHE, "WRITE_THROUGH": []}
+    return product
+
+
+def _measure(modes: dict[str, Any], product: Any, *, rounds: int, saves: int) -> dict[str, Any]:
+    """Interleaved rounds of ``saves`` saves per mode, autocommit and in one transaction."""
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
 
     def loop(atomic: bool) -> float:
         start = time.perf_counter()
@@ -87,21 +93,12 @@ def run(bench: Run, counter: RoundTrips, *, rounds: int, saves: int) -> dict[str
                 product.save()
         return (time.perf_counter() - start) / saves * 1e6
 
-    modes = {
-        "off": lambda: app_invalidation_off(),
-        "on": lambda: override_settings(SMARTCACHE=no_write_through),
-        "on_write_through": contextlib.nullcontext,
-    }
     samples: dict[str, list[float]] = defaultdict(list)
-    trips: dict[str, float] = {}
-    removed: dict[str, int] = {}
+    removed: dict[str, Any] = {}
     for mode, make in modes.items():  # warm up each mode once
         with make() as found:
             loop(False)
-            if mode == "off":
-                removed = found
-    if not removed.get("receivers") or not removed.get("execute_wrappers"):
-        say(f"warning: could not take the app's write hooks out: {removed}")
+            removed[mode] = found
     for _ in range(rounds):
         for mode, make in modes.items():
             for atomic in (False, True):
@@ -111,13 +108,35 @@ def run(bench: Run, counter: RoundTrips, *, rounds: int, saves: int) -> dict[str
                     )
     statements: dict[str, list[str]] = {}
     for mode, make in modes.items():
+        with make(), CaptureQueriesContext(connection) as queries:
+            product.save()
+        statements[mode] = [q["sql"][:120] for q in queries.captured_queries]
+    return {"samples": dict(samples), "statements": statements, "removed": removed}
+
+
+def run(bench: Run, counter: RoundTrips, *, rounds: int, saves: int) -> dict[str, Any]:
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    counter.install()
+    product = _product()
+    original_price = product.price
+    no_write_through = {**settings.SMARTCACHE, "WRITE_THROUGH": []}
+    modes = {
+        "off": lambda: app_invalidation_off(),
+        "on": lambda: override_settings(SMARTCACHE=no_write_through),
+        "on_write_through": contextlib.nullcontext,
+    }
+    found = _measure(modes, product, rounds=rounds, saves=saves)
+    samples, removed = found["samples"], found["removed"]["off"]
+    if not removed.get("receivers") or not removed.get("execute_wrappers"):
+        say(f"warning: could not take the app's write hooks out: {removed}")
+    trips: dict[str, float] = {}
+    for mode, make in modes.items():
         with make(), counter.count() as box:
             for _ in range(10):
                 product.save()
         trips[mode] = len(box["trips"]) / 10
-        with make(), CaptureQueriesContext(connection) as queries:
-            product.save()
-        statements[mode] = [q["sql"][:120] for q in queries.captured_queries]
     product.price = original_price
     product.save()
 
@@ -130,6 +149,9 @@ def run(bench: Run, counter: RoundTrips, *, rounds: int, saves: int) -> dict[str
             entry = summary[f"{mode}|{commit}"]
             entry["overhead_us"] = entry["us_per_save"]["median"] - base
             entry["overhead_pct"] = 100 * entry["overhead_us"] / base
+    cacheops = _cacheops(rounds, saves)
+    if "summary" in cacheops:
+        summary.update(cacheops["summary"])
     say(
         "writes (us/save, median): "
         + ", ".join(f"{k} {v['us_per_save']['median']:.0f}" for k, v in summary.items())
@@ -138,8 +160,87 @@ def run(bench: Run, counter: RoundTrips, *, rounds: int, saves: int) -> dict[str
         "config": {"rounds": rounds, "saves_per_sample": saves, "hooks_removed_for_off": removed},
         "summary": summary,
         "redis_round_trips_per_autocommit_save": trips,
-        "sql_statements_of_one_autocommit_save": statements,
+        "sql_statements_of_one_autocommit_save": found["statements"],
         "samples_us_per_save": samples,
+        "cacheops": cacheops,
     }
     bench.save("writes", data)
     return data
+
+
+# --------------------------------------------------------------------------- django-cacheops
+
+CACHEOPS_NOTE = (
+    "django-cacheops (CACHEOPS = {'shop.product': {'ops': 'all'}}, its Redis on "
+    "BENCH_DJANGO_REDIS_URL's database, flushed by the suite) in a process of its own "
+    "(bench.settings_cacheops: cacheops patches QuerySet, Manager, Atomic and CursorWrapper "
+    "process-wide), with smartcache's hooks taken out; 'cacheops_off' is the same process with "
+    "cacheops' receivers taken out too, the baseline of its overhead. Its invalidation of a "
+    "save: a SELECT of the old row (pre_save), then one Lua script per old and new state, "
+    "queued until commit in a transaction; nothing is kept if the process dies after commit."
+)
+
+
+def _cacheops(rounds: int, saves: int) -> dict[str, Any]:
+    """The same save loop with django-cacheops' invalidation (a subprocess: see the note)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from .common import ROOT
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.settings_cacheops"}
+    cmd = [sys.executable, "-m", "bench.writes", "--rounds", str(rounds), "--saves", str(saves)]
+    out = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    if out.returncode != 0:
+        say(f"warning: the django-cacheops comparison failed: {out.stderr.strip()[-600:]}")
+        return {"error": out.stderr.strip()[-2000:], "note": CACHEOPS_NOTE}
+    return json.loads(out.stdout[out.stdout.index("{") :])
+
+
+def _cacheops_main(rounds: int, saves: int) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    from importlib import metadata
+
+    from cacheops import invalidate_all
+
+    invalidate_all()
+    product = _product()
+    original_price = product.price
+    modes = {
+        "cacheops_off": lambda: app_invalidation_off(("django_smartcache", "cacheops")),
+        "cacheops": lambda: app_invalidation_off(),
+    }
+    found = _measure(modes, product, rounds=rounds, saves=saves)
+    product.price = original_price
+    product.save()
+    summary: dict[str, Any] = {}
+    for key, values in found["samples"].items():
+        summary[key] = {"us_per_save": spread(values)}
+    for commit in ("autocommit", "transaction"):
+        base = summary[f"cacheops_off|{commit}"]["us_per_save"]["median"]
+        entry = summary[f"cacheops|{commit}"]
+        entry["overhead_us"] = entry["us_per_save"]["median"] - base
+        entry["overhead_pct"] = 100 * entry["overhead_us"] / base
+    return {
+        "note": CACHEOPS_NOTE,
+        "version": metadata.version("django-cacheops"),
+        "summary": summary,
+        "sql_statements_of_one_autocommit_save": found["statements"],
+        "hooks_removed": found["removed"],
+        "samples_us_per_save": found["samples"],
+    }
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="the writes section's django-cacheops rows")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--saves", type=int, default=200)
+    args = parser.parse_args()
+    print(json.dumps(_cacheops_main(args.rounds, args.saves)))

@@ -17,9 +17,12 @@ them after commit:
 * a plain ``INSERT``: the model-level tags only (no entry can depend on a new row).
 
 Multi-table inheritance: a write to a parent table reaches its child models too.
-Each tracked write is also recorded in the invalidation outbox (``outbox``), in
-its own transaction, so a crash or an outage between the commit and the bump
-cannot lose it.
+Each tracked write is also recorded in the invalidation outbox (``outbox``),
+committed with the data, so a crash or an outage between the commit and the bump
+cannot lose it: inside a transaction the row is part of it; in autocommit the row
+and the statement get a transaction of their own (``autocommit``): ``BEGIN``, the
+row's ``INSERT``, the statement, ``COMMIT``, then the bump, and the row is deleted
+later in a batch.
 Cost: a ``SELECT`` costs a 6-character comparison and a ``;`` search; other reads a
 regular expression; writes a memoized analysis (sqlparse once per distinct SQL).
 """
@@ -34,7 +37,7 @@ from django.apps import apps
 from django.db import models
 from django.db.backends.signals import connection_created
 
-from . import outbox
+from . import autocommit, outbox
 from .invalidation import bump_on_commit, bump_written, cover
 from .sqlwrites import CASCADE, INSERT, ROWS, Write, analyse
 from .tags import exact_pk, model_bump_tags, model_tag, row_bump_tags
@@ -188,14 +191,20 @@ class WriteWatcher:
 
     Inside a transaction the statement's tags go into the transaction's outbox row
     (written in that transaction, before the statement) and are bumped on commit.
-    In autocommit the statement commits as it runs, so its outbox row is inserted
-    (and committed) first, and deleted once the bump after the statement has landed.
+    In autocommit the statement and its outbox row run in one transaction of their own
+    (one commit; ``autocommit.write``), the bump follows, and once it has landed the
+    row is acknowledged and deleted later, in a batch. Safe at every step: before the
+    ``COMMIT`` nothing is visible and a failure rolls both back; after it the row is
+    committed with the data, so a crash before the bump leaves it to any flush; a row
+    still there after its bump landed is bumped again at worst (idempotent).
     """
 
     def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: dict) -> Any:
         if type(sql) is str and sql[:6].upper() == "SELECT" and ";" not in sql:
             return execute(sql, params, many, context)  # the hot path: nothing else
         connection = context["connection"]
+        if many and not isinstance(params, Sequence):
+            params = list(params)  # a generator: read it once, for us and for the driver
         text = sql if type(sql) is str else _text(sql, connection)
         tags = written_tags(text, params, many, connection.vendor)
         if not tags:
@@ -207,12 +216,9 @@ class WriteWatcher:
             bump_on_commit(tags, connection.alias)
             _local.recent = set()
             return result
-        row = outbox.record(connection, tags)
-        try:
-            result = execute(sql, params, many, context)
-        except BaseException:
-            outbox.discard(connection, row)  # nothing was written
-            raise
+        result, row = autocommit.write(
+            connection, text, tags, lambda: execute(sql, params, many, context)
+        )
         with outbox.quiet():  # the statement may still be open (RETURNING rows unread)
             bump_written(tags, connection, row)
         _local.recent = set(tags)

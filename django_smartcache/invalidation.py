@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 
-from . import outbox
+from . import autocommit, outbox
 from .breaker import breaker
 from .conf import get_settings
 from .stores import get_store
@@ -195,6 +195,23 @@ def cover(tags: Iterable[str], using: str) -> None:
         _batch(connection).cover(tags)
 
 
+def _on_commit_first(connection: Any, callback: Callable[[], None]) -> None:
+    """``transaction.on_commit(callback, robust=True)``, but ahead of the application's own
+    callbacks: they run with the cache already invalidated (one reading a cached page
+    after the commit gets the new data), and one of theirs that raises cannot stop ours.
+    Ours keep their order among themselves; Django's savepoint bookkeeping is the same
+    (the entry carries the current savepoint ids, as ``on_commit()`` records it)."""
+    hooks = connection.run_on_commit
+    at = next((i for i, hook in enumerate(hooks) if not _ours(hook[1])), len(hooks))
+    hooks.insert(at, (set(connection.savepoint_ids), callback, True))
+
+
+def _ours(func: Any) -> bool:
+    return isinstance(getattr(getattr(func, "func", None), "__self__", None), _Batch) or (
+        isinstance(func, _Held)
+    )
+
+
 def bump_on_commit(tags: Iterable[str], using: str | None = None) -> None:
     """Bump ``tags`` once the current transaction on ``using`` commits (now in autocommit).
 
@@ -213,7 +230,7 @@ def bump_on_commit(tags: Iterable[str], using: str | None = None) -> None:
     using = using or DEFAULT_DB_ALIAS
     connection = connections[using]
     if connection.in_atomic_block:
-        transaction.on_commit(_batch(connection).add(tags), using=using)
+        _on_commit_first(connection, _batch(connection).add(tags))
     elif not connection.get_autocommit():
         hold_until_commit(tags, connection)
     elif not bump(tags, keep=False):  # already committed: keep it, on the written database
@@ -315,9 +332,13 @@ def settle() -> None:
 
 
 def bump_written(tags: list[str], connection: Any, row: outbox.Row | None) -> None:
-    """Bump after an autocommit write whose outbox ``row`` was inserted before it ran."""
+    """Bump after an autocommit write whose outbox ``row`` was committed with it.
+
+    Once the bump has landed the row is acknowledged (deleted later, in a batch); if it
+    did not, the row stays for the next flush.
+    """
     if bump(tags, keep=row is None):
-        outbox.discard(connection, row)
+        autocommit.acknowledge(connection, row)
 
 
 def invalidate(*deps: Dependency) -> None:

@@ -1,15 +1,18 @@
 """The invalidation outbox: bumps that survive a Redis outage and a crash after commit.
 
-A tracked write also writes one row of :class:`~django_smartcache.models.PendingInvalidation`
-on the database being written, in the same transaction: one row per transaction
-(per savepoint context), inserted at its first tracked write and updated only when a
-write touches a model the row does not name yet. After the commit the bump is sent and
-the row deleted by id; if the bump cannot be sent, or the process dies first, the row
-stays, committed with the data. An autocommit write inserts its row before the
-statement runs and deletes it once the bump has landed.
+A tracked write also writes a row of :class:`~django_smartcache.models.PendingInvalidation`
+on the database being written, committed with the data, never after it:
 
-Any process *flushes* the outbox (bumps the tags of every row, then deletes those rows;
-idempotent, safe when several do it at once):
+* inside a transaction, one row per transaction (per savepoint context), inserted at its
+  first tracked write and updated only when a write touches a model the row does not
+  name yet; after the commit the bump is sent and the row deleted by id;
+* in autocommit, the row and the statement run in one transaction of their own, and the
+  row is deleted lazily, in batches, once the bump has landed (``autocommit``).
+
+If the bump cannot be sent, or the process dies first, the row stays. Any process
+*flushes* the outbox (bumps the tags of every row, then deletes those rows; idempotent,
+safe when several do it at once, and bumping a row whose bump already landed only
+invalidates again):
 
 * on its first cache use,
 * when a cache's breaker lets a probe through after an outage, before that request can
@@ -17,18 +20,14 @@ idempotent, safe when several do it at once):
 * otherwise at most every ``OUTBOX_INTERVAL`` seconds, from the read path; this periodic
   flush leaves rows younger than ``GRACE`` seconds to the process that is bumping them.
 
-A check is one query per database (every alias of ``DATABASES`` whose router allows the
-table and that has it) on a table that is normally empty. It runs on a connection of its
-own, so it never sees or locks anything in the request's transaction and never shows up
-in the request's queries. SQLite is the exception (one writer per file: a second
-connection would wait on the locks this thread holds): there the thread's own
-connection is used, outside a transaction only.
+A check is one query per database (whose router allows the table, and that has it), on
+a connection of its own (never the request's transaction), except on SQLite (one writer
+per file): there the thread's own connection, outside a transaction only.
 
-Rows hold tag names, with row tags widened to their model (``r:shop.product:42`` becomes
-``m:shop.product p:shop.product``): a transaction that writes a thousand rows of one
-model writes one outbox row with two tags. The exact tags go out with the normal bump
-after commit; the wider ones only when the outbox itself is flushed, i.e. after a failed
-bump or a crash, where a model-wide purge is a fair price.
+Rows hold tag names, row tags widened to their model (``r:shop.product:42`` becomes
+``m:shop.product p:shop.product``; an autocommit row keeps a few exactly): one row per
+transaction whatever it writes. Only a flush (a failed bump, a crash) sends the wider
+tags: a model-wide purge is a fair price there.
 """
 
 from __future__ import annotations
@@ -110,33 +109,40 @@ def record(connection: Any, tags: Iterable[str], row: Row | None = None) -> Row 
         return row
     if not has_table(connection.alias):
         return row
-    table, ops = _model()._meta.db_table, connection.ops
     try:
+        if row is None:
+            return Row(insert(connection, wanted), wanted)
+        merged = row.tags | wanted
+        table, ops = _model()._meta.db_table, connection.ops
         with connection.cursor() as cursor:
-            if row is None:
-                text = " ".join(sorted(wanted))
-                columns = f"{ops.quote_name('tags')}, {ops.quote_name('created')}"
-                sql = f"INSERT INTO {ops.quote_name(table)} ({columns}) VALUES (%s, %s)"
-                created = ops.adapt_datetimefield_value(timezone.now())
-                if connection.vendor in ("sqlite", "mysql"):
-                    cursor.execute(sql, [text, created])
-                    new_id = cursor.lastrowid
-                else:
-                    cursor.execute(f"{sql} RETURNING {ops.quote_name('id')}", [text, created])
-                    new_id = cursor.fetchone()[0]
-                _counts["written"] += 1
-                return Row(new_id, wanted)
-            merged = row.tags | wanted
             cursor.execute(
                 f"UPDATE {ops.quote_name(table)} SET {ops.quote_name('tags')} = %s "
                 f"WHERE {ops.quote_name('id')} = %s",
                 [" ".join(sorted(merged)), row.id],
             )
-            _counts["widened"] += 1
-            return Row(row.id, merged)
+        _counts["widened"] += 1
+        return Row(row.id, merged)
     except Exception as exc:
-        _warn_once(connection.alias, "writing", exc)
+        warn_once(connection.alias, "writing", exc)
         return row
+
+
+def insert(connection: Any, tags: Iterable[str]) -> Any:
+    """Insert a row holding ``tags`` (as given) on ``connection``; its id. Raises."""
+    table, ops = _model()._meta.db_table, connection.ops
+    text = " ".join(sorted(tags))
+    columns = f"{ops.quote_name('tags')}, {ops.quote_name('created')}"
+    sql = f"INSERT INTO {ops.quote_name(table)} ({columns}) VALUES (%s, %s)"
+    created = ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        if connection.vendor in ("sqlite", "mysql"):
+            cursor.execute(sql, [text, created])
+            new_id = cursor.lastrowid
+        else:
+            cursor.execute(f"{sql} RETURNING {ops.quote_name('id')}", [text, created])
+            new_id = cursor.fetchone()[0]
+    _counts["written"] += 1
+    return new_id
 
 
 def keep(tags: Iterable[str], alias: str = DEFAULT_DB_ALIAS) -> None:
@@ -153,12 +159,13 @@ def discard(connection: Any, row: Row | None) -> None:
     if row is None:
         return
     try:
-        _delete(connection, [row.id])
+        delete(connection, [row.id])
     except Exception as exc:
-        _warn_once(connection.alias, "deleting", exc)
+        warn_once(connection.alias, "deleting", exc)
 
 
-def _delete(connection: Any, ids: Sequence[Any]) -> None:
+def delete(connection: Any, ids: Sequence[Any]) -> None:
+    """Delete the rows ``ids`` on ``connection`` (in its transaction, if any). Raises."""
     table = connection.ops.quote_name(_model()._meta.db_table)
     marks = ", ".join(["%s"] * len(ids))
     with connection.cursor() as cursor:
@@ -176,10 +183,10 @@ def has_table(alias: str) -> bool:
     if found is not None:
         return found
     try:
-        with _connection(alias) as conn, conn.cursor() as cursor:
+        with private(alias) as conn, conn.cursor() as cursor:
             names = {name.lower() for name in conn.introspection.table_names(cursor)}
     except Exception as exc:
-        _warn_once(alias, "looking for the outbox table", exc)
+        warn_once(alias, "looking for the outbox table", exc)
         return False  # unknown: asked again next time
     found = _tables[alias] = _model()._meta.db_table.lower() in names
     if not found:
@@ -206,7 +213,7 @@ def databases() -> list[str]:
     ]
 
 
-class _connection:
+class private:
     """This module's own connection to ``alias``, shared by threads under a lock.
 
     It is closed after use unless ``CONN_MAX_AGE`` keeps connections open.
@@ -295,7 +302,7 @@ def flush(*, everything: bool = True, force: str | None = None) -> int:
             try:
                 flushed, landed = _flush_database(alias, everything, force, bump)
             except Exception as exc:
-                _warn_once(alias, "flushing the outbox", exc)
+                warn_once(alias, "flushing the outbox", exc)
                 continue
             done += flushed
             if not landed:
@@ -328,7 +335,10 @@ def _flush_database(alias: str, everything: bool, force: str | None, bump: Any) 
             return 0, True
         use = partial(nullcontext, main)
     else:
-        use = partial(_connection, alias)
+        use = partial(private, alias)
+    from .autocommit import tidy_database
+
+    tidy_database(alias)  # this process's acknowledged rows: deleted, never bumped
     done = 0
     for _ in range(ROUNDS):
         query = model._base_manager.order_by("pk")
@@ -346,7 +356,7 @@ def _flush_database(alias: str, everything: bool, force: str | None, bump: Any) 
         if not bump(tags, force=force, keep=False):
             return done, False  # kept for the next flush; the in-process retry has them too
         with use() as conn:
-            _delete(conn, [pk for pk, _ in rows])
+            delete(conn, [pk for pk, _ in rows])
         done += len(rows)
         _counts["flushed"] += len(rows)
         if len(rows) < BATCH:
@@ -357,7 +367,7 @@ def _flush_database(alias: str, everything: bool, force: str | None, bump: Any) 
 # --------------------------------------------------------------------------- reporting
 
 
-def _warn_once(alias: str, doing: str, exc: BaseException) -> None:
+def warn_once(alias: str, doing: str, exc: BaseException) -> None:
     """One WARNING per database and activity until ``reset()``; DEBUG after that."""
     _counts["errors"] += 1
     key = (alias, doing)
@@ -381,9 +391,17 @@ def counters() -> dict[str, int]:
     return {name: _counts[name] for name in ("written", "widened", "flushed", "flushes", "errors")}
 
 
-@on_settings_change
 def reset() -> None:
-    """Forget per-process state, as in a new process (tests)."""
+    """Forget per-process state, as in a new process (tests): also the autocommit backlog."""
+    from . import autocommit
+
+    autocommit.reset()
+    _forget()  # (a settings change calls only this: the backlog's rows are still there)
+
+
+@on_settings_change
+def _forget() -> None:
+    """Forget connections, tables, the clock, warnings and counters (settings changed)."""
     global _next_check, _last_full
     with _conn_lock:
         for conn in _private.values():

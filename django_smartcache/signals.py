@@ -7,6 +7,7 @@ from typing import Any
 from django.core.signals import request_finished
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
+from .autocommit import tidy_thread
 from .dbwrites import m2m_signalled, recently_bumped
 from .invalidation import bump_on_commit, settle
 from .tags import model_bump_tags, row_bump_tags
@@ -59,9 +60,11 @@ def connect() -> None:
     post_save.connect(_row_changed, dispatch_uid=f"{UID}.post_save")
     post_delete.connect(_row_changed, dispatch_uid=f"{UID}.post_delete")
     m2m_changed.connect(_m2m_changed, dispatch_uid=f"{UID}.m2m_changed")
-    # A manual transaction committed during the request: bump what it held.
+    # A manual transaction committed during the request: bump what it held; and on
+    # SQLite, delete the thread's acknowledged outbox rows.
     request_finished.connect(_settle, dispatch_uid=f"{UID}.settle")
 
 
 def _settle(**kwargs: Any) -> None:
     settle()
+    tidy_thread()  # SQLite: this thread's acknowledged outbox rows

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from io import StringIO
 
 import pytest
@@ -177,14 +178,33 @@ def test_locmem_is_a_warning_that_says_what_is_lost():
 
 
 def test_a_redis_cluster_endpoint_is_refused(redis_server, tmp_path):
-    redis_server.kill()
-    redis_server.start(
-        "--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf")
-    )
-    caches = {
-        **settings.CACHES,
-        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": redis_server.url},
-    }
-    with override_settings(CACHES=caches):
-        found = [m for m in smartcache_messages() if m.id == "smartcache.E006"]
+    from tests.redis_servers import RedisServer
+
+    node = RedisServer(redis_server.executable, str(tmp_path))
+    node.port = _port_with_a_free_cluster_bus()
+    node.start("--cluster-enabled", "yes", "--cluster-config-file", str(tmp_path / "nodes.conf"))
+    try:
+        caches = {
+            **settings.CACHES,
+            "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": node.url},
+        }
+        with override_settings(CACHES=caches):
+            found = [m for m in smartcache_messages() if m.id == "smartcache.E006"]
+    finally:
+        node.kill()
     assert found and "CROSSSLOT" in found[0].msg, "a cluster endpoint passed the checks"
+
+
+def _port_with_a_free_cluster_bus() -> int:
+    """A free port whose cluster bus port (+10000) is free and valid too."""
+    import socket
+
+    for port in range(20000 + os.getpid() % 20000, 55000):
+        try:
+            with socket.socket() as one, socket.socket() as bus:
+                one.bind(("127.0.0.1", port))
+                bus.bind(("127.0.0.1", port + 10000))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port pair for a cluster node")

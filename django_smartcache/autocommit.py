@@ -1,0 +1,284 @@
+"""Autocommit writes: the outbox row and the statement in one transaction, deleted lazily.
+
+A tracked statement run in autocommit (no atomic block, no manual transaction) is run as
+
+1. ``BEGIN`` (on the DB-API connection; Django still sees autocommit, and nothing else
+   runs on this connection meanwhile: the thread is inside ``cursor.execute``);
+2. ``INSERT`` of its outbox row (the statement's exact tags; widened to the model past
+   ``EXACT`` row tags);
+3. the statement itself;
+4. ``COMMIT``: the row and the data are committed together, or neither is;
+5. the bump (``invalidation.bump_written``); once it has landed, the row is
+   *acknowledged*: only its id is kept, in this process's backlog;
+6. later, the backlog is deleted in batches (``DELETE ... WHERE id IN (...)``).
+
+Why each step is safe:
+
+* **Crash after commit.** The row was committed with the data (step 4), so whatever
+  happens after (the process dies, Redis does not answer), any process's flush finds it
+  and bumps its tags. Nothing can delete it before it is committed: other connections
+  do not see uncommitted rows.
+* **Nothing committed, nothing left.** A statement that fails (or is interrupted) is
+  rolled back with its row, as the statement alone would have had no effect in
+  autocommit. A ``COMMIT`` that fails leaves both or neither (one transaction); if both
+  (a lost connection), the row is flushed later.
+* **An acknowledged row that is still there** (the backlog is not deleted yet, or was
+  lost with the process) is bumped again by whoever flushes it: bumps are idempotent,
+  and invalidating more is always safe. This process deletes its own backlog before it
+  flushes, so it never bumps it; other processes see it only in a first or recovery
+  flush (which takes every row), or if it outlives ``GRACE``, which the deleter's
+  ``LAZY`` delay stays well below.
+* **Bounded backlog.** Acknowledged ids are deleted ``LAZY`` seconds after the first of a
+  batch (on a server database, by a daemon thread on the outbox's own connection, off the
+  request path); on SQLite (one writer per file: no second connection) in the next
+  tracked write's transaction, before this process flushes, and at the end of each
+  request. Past ``BACKLOG`` ids, the writer deletes them itself, at once.
+
+Statements that must not run inside a transaction are left to the older path (row
+inserted and committed first, then the statement; the row is still acknowledged and
+deleted lazily): anything but ``INSERT``/``UPDATE``/``DELETE``/``REPLACE``/``MERGE``/
+``WITH`` (DDL, ``TRUNCATE``, ``VACUUM``...), several statements in one call, and
+``RETURNING`` on SQLite (its rows are read after the wrapper returns, and SQLite cannot
+commit while they are pending). So does a write whose ``BEGIN`` or ``INSERT`` failed, and
+every write once a database has refused ``BEGIN`` three times (a PgBouncer in statement
+mode; logged once).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.db import connections
+
+from . import outbox
+from .conf import get_settings
+
+LAZY = 0.2  # seconds an acknowledged row waits for the batch that deletes it
+BACKLOG = 1000  # acknowledged ids per database at most; past it the writer deletes them
+EXACT = 8  # row tags an autocommit row keeps exactly (more: widened to the model)
+
+_FIRST = re.compile(r"\s*(\w+)")
+_SHAREABLE = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "WITH"})
+REFUSALS = 3  # failed BEGINs after which a database gets the older path only
+_failed: dict[str, int] = {}  # alias -> failed BEGINs
+_refused: set[str] = set()  # aliases that refused BEGIN REFUSALS times: older path
+_lock = threading.Lock()
+_backlog: dict[Any, list[Any]] = {}  # alias (SQLite: the connection) -> acknowledged ids
+_oldest: dict[Any, float] = {}  # same keys -> monotonic time of the first id
+_wake = threading.Event()
+_deleter: list[Any] = [None, 0]  # the thread, and the pid that started it
+
+
+def shareable(connection: Any, sql: str) -> bool:
+    """Whether ``sql`` may share a transaction with its outbox row."""
+    match = _FIRST.match(sql)
+    if match is None or match.group(1).upper() not in _SHAREABLE or ";" in sql:
+        return False
+    if connection.vendor == "sqlite" and "RETURNING" in sql.upper():
+        return False
+    return connection.alias not in _refused
+
+
+def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) -> tuple[Any, Any]:
+    """Run the statement (``run()``) with its outbox row: ``(result, row or None)``."""
+    if not get_settings().OUTBOX or not outbox.has_table(connection.alias):
+        return run(), None
+    if not shareable(connection, sql):
+        return _row_first(connection, tags, run)
+    row_tags = tags if sum(t.startswith("r:") for t in tags) <= EXACT else outbox.widen(tags)
+    try:
+        _raw(connection, _begin(connection))
+    except Exception as exc:
+        _failed[connection.alias] = failed = _failed.get(connection.alias, 0) + 1
+        if failed >= REFUSALS:  # a pooler in statement mode, say: not again
+            _refused.add(connection.alias)
+        outbox.warn_once(connection.alias, "starting a transaction for a write", exc)
+        return _row_first(connection, tags, run)
+    taken: list[Any] = []
+    try:
+        if connection.vendor == "sqlite":
+            taken = _take(connection)
+            if taken:  # piggy-backed: rolled back with the rest, then given back
+                outbox.delete(connection, taken)
+        row = outbox.Row(outbox.insert(connection, row_tags), frozenset(row_tags))
+    except Exception as exc:
+        _rollback(connection, taken)
+        outbox.warn_once(connection.alias, "writing", exc)
+        return _row_first(connection, tags, run)
+    try:
+        result = run()
+    except BaseException:
+        _rollback(connection, taken)
+        raise
+    try:
+        _raw(connection, "COMMIT")
+    except BaseException:
+        _rollback(connection, taken)  # SQLite keeps a transaction whose COMMIT failed
+        raise
+    return result, row
+
+
+def _row_first(connection: Any, tags: list[str], run: Callable[[], Any]) -> tuple[Any, Any]:
+    """The older path: the row is inserted and committed before the statement runs."""
+    row = outbox.record(connection, tags)
+    try:
+        return run(), row
+    except BaseException:
+        outbox.discard(connection, row)  # nothing was written
+        raise
+
+
+def _begin(connection: Any) -> str:
+    mode = getattr(connection, "transaction_mode", None) if connection.vendor == "sqlite" else None
+    return f"BEGIN {mode}" if mode else "BEGIN"
+
+
+def _raw(connection: Any, sql: str) -> None:
+    """Run ``sql`` on the DB-API connection (no wrappers, not logged), errors as Django's."""
+    with connection.wrap_database_errors:
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
+
+def _rollback(connection: Any, taken: list[Any]) -> None:
+    with contextlib.suppress(Exception):
+        _raw(connection, "ROLLBACK")
+    if taken:
+        _give_back(connection, taken)
+
+
+# --------------------------------------------------------------------------- lazy delete
+
+
+def _key(connection: Any) -> Any:
+    # SQLite rows are deleted on the thread's own connection: a backlog per connection.
+    return connection if connection.vendor == "sqlite" else connection.alias
+
+
+def acknowledge(connection: Any, row: outbox.Row | None) -> None:
+    """``row``'s bump has landed: delete it later, in a batch. Never raises."""
+    if row is None:
+        return
+    key = _key(connection)
+    with _lock:
+        ids = _backlog.setdefault(key, [])
+        if not ids:
+            _oldest[key] = time.monotonic()
+        ids.append(row.id)
+        full = len(ids) >= BACKLOG
+    if full:
+        tidy(connection)
+    elif connection.vendor != "sqlite":
+        _start_deleter()
+        _wake.set()
+
+
+def _take(key: Any) -> list[Any]:
+    with _lock:
+        _oldest.pop(key, None)
+        return _backlog.pop(key, [])
+
+
+def _give_back(key: Any, ids: list[Any]) -> None:
+    with _lock:
+        mine = _backlog.setdefault(key, [])
+        mine[:0] = ids[: max(0, 10 * BACKLOG - len(mine))]  # beyond: left to the flushes
+        _oldest.setdefault(key, time.monotonic())
+
+
+def tidy(connection: Any) -> int:
+    """Delete the backlog of ``connection``'s database now (SQLite: outside a transaction
+    only). Returns the number of ids deleted. Never raises."""
+    if connection.vendor == "sqlite" and (
+        connection.in_atomic_block or not connection.get_autocommit()
+    ):
+        return 0
+    key = _key(connection)
+    ids = _take(key)
+    if not ids:
+        return 0
+    try:
+        for start in range(0, len(ids), outbox.BATCH):
+            outbox.delete(connection, ids[start : start + outbox.BATCH])
+    except Exception as exc:
+        _give_back(key, ids)
+        outbox.warn_once(connection.alias, "deleting acknowledged rows", exc)
+        return 0
+    return len(ids)
+
+
+def tidy_database(alias: str) -> None:
+    """Before a flush: delete this process's acknowledged rows of ``alias``."""
+    main = connections[alias]
+    if main.vendor == "sqlite":
+        tidy(main)
+        return
+    if alias in _backlog:
+        with outbox.private(alias) as conn:
+            tidy(conn)
+
+
+def tidy_thread(**kwargs: Any) -> None:
+    """End of a request (``request_finished``): this thread's SQLite backlogs."""
+    for connection in connections.all(initialized_only=True):
+        if connection.vendor == "sqlite" and connection in _backlog:
+            tidy(connection)
+
+
+def _start_deleter() -> None:
+    thread, pid = _deleter
+    if thread is not None and pid == os.getpid() and thread.is_alive():
+        return
+    with _lock:
+        if _deleter[0] is thread:  # not started by another thread meanwhile
+            thread = threading.Thread(target=_delete_loop, name="smartcache-outbox", daemon=True)
+            _deleter[:] = [thread, os.getpid()]
+            thread.start()
+
+
+def _delete_loop() -> None:
+    while True:
+        _wake.wait()
+        _wake.clear()
+        with _lock:
+            started = min(_oldest.values(), default=time.monotonic())
+        time.sleep(max(0.0, started + LAZY - time.monotonic()))
+        _delete_all()
+
+
+def _delete_all() -> None:
+    for key in [key for key in list(_backlog) if isinstance(key, str)]:
+        with contextlib.suppress(Exception):
+            tidy_database(key)
+
+
+atexit.register(_delete_all)
+
+
+def backlog() -> dict[str, int]:
+    """Acknowledged ids not deleted yet, per database alias (tests, diagnostics)."""
+    with _lock:
+        found: dict[str, int] = {}
+        for key, ids in _backlog.items():
+            alias = key if isinstance(key, str) else key.alias
+            found[alias] = found.get(alias, 0) + len(ids)
+        return found
+
+
+def reset() -> None:
+    """Forget the backlog and the refusals, as in a new process (``outbox.reset``)."""
+    with _lock:
+        _backlog.clear()
+        _oldest.clear()
+    _failed.clear()
+    _refused.clear()
