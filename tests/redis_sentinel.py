@@ -11,6 +11,7 @@ documents Sentinel.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import time
@@ -122,12 +123,21 @@ class SentinelCluster:
         (then ``on_promoted()`` runs), and until the old master has become its replica (the
         split brain, where both accept writes, is over)."""
         started = time.monotonic()
-        self.sentinels[0].client.execute_command("SENTINEL", "FAILOVER", SERVICE)
-        self.wait(
-            lambda: all(s.master_port() == self.replica.port for s in self.sentinels),
-            "the sentinels never named the replica the master",
-            diagnose=self.sentinel_logs,
-        )
+        named = lambda: all(s.master_port() == self.replica.port for s in self.sentinels)  # noqa: E731
+        # A sentinel that has not yet seen the replica as a good one answers NOGOODSLAVE
+        # (or starts nothing): ask again every few seconds, up to 30 s in all.
+        while True:
+            # INPROG (already under way) or NOGOODSLAVE (not yet): wait, then ask again.
+            with contextlib.suppress(redis.ResponseError):
+                self.sentinels[0].client.execute_command("SENTINEL", "FAILOVER", SERVICE)
+            try:
+                self.wait(named, "the sentinels never named the replica the master", 4.0)
+                break
+            except AssertionError:
+                if time.monotonic() - started > 30:
+                    raise AssertionError(
+                        "the sentinels never named the replica the master\n" + self.sentinel_logs()
+                    ) from None
         promoted = time.monotonic() - started
         if on_promoted is not None:
             on_promoted()
