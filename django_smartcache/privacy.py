@@ -34,7 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from .context import active_frames, computing, record_reads
+from .context import active_frames, record_reads
 from .standins import (
     Recorder,
     Target,
@@ -131,15 +131,6 @@ def watching(request: Any = None) -> Iterator[None]:
             _requests.reset(token)
         if reads:
             record_reads(reads)
-
-
-@contextmanager
-def reads_of(request: Any = None) -> Iterator[set[str]]:
-    """What the block reads of the visitor."""
-    found: set[str] = set()
-    with computing() as frame, watching(request):
-        yield found
-    found |= frame.reads
 
 
 def current_request() -> Any:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from django.apps import apps
 from django.db import models
 
 from .invalidation import bump, invalidate
-from .tags import url_tag
+from .tags import model_from_label, url_tag  # model_from_label: imported from here by callers
 
 
 def url_path(path_or_url: str) -> str:
@@ -43,16 +42,6 @@ def invalidate_url(path_or_url: str) -> str:
     path = url_path(path_or_url)
     bump([url_tag(path)])
     return path
-
-
-def model_from_label(label: str) -> type[models.Model]:
-    """The model named ``"app_label.ModelName"`` (case-insensitive); ``LookupError`` if none."""
-    if not isinstance(label, str) or label.count(".") != 1:
-        raise LookupError(f"{label!r} is not of the form 'app_label.ModelName'.")
-    try:
-        return apps.get_model(label)
-    except (LookupError, ValueError) as exc:
-        raise LookupError(f"No installed model is called {label!r}.") from exc
 
 
 def invalidate_model(label: str) -> type[models.Model]:

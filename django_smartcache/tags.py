@@ -109,6 +109,16 @@ def _classify(dep: Dependency) -> tuple[str, Any]:
     )
 
 
+def model_from_label(label: str) -> type[models.Model]:
+    """The model named ``"app_label.ModelName"`` (case-insensitive); ``LookupError`` if none."""
+    if not isinstance(label, str) or label.count(".") != 1:
+        raise LookupError(f"{label!r} is not of the form 'app_label.ModelName'.")
+    try:
+        return apps.get_model(label)
+    except (LookupError, ValueError) as exc:
+        raise LookupError(f"No installed model is called {label!r}.") from exc
+
+
 def check_dependency_list(depends_on: Any, who: str) -> None:
     """``depends_on`` must be a list or tuple (a bare string would be read letter by letter)."""
     if isinstance(depends_on, (list, tuple)):

@@ -20,7 +20,7 @@ from django.db import models
 from .conf import get_settings
 from .context import depend_on
 from .functions import cache_aside
-from .tags import GLOBAL, exact_pk, purge_tag, row_tag
+from .tags import GLOBAL, exact_pk, model_from_label, purge_tag, row_tag
 from .tracking import track
 
 logger = logging.getLogger("django_smartcache")
@@ -76,8 +76,8 @@ def get_cached(
 
 def _model_from_label(label: str) -> type[models.Model]:
     try:
-        return apps.get_model(label)
-    except (LookupError, ValueError) as exc:
+        return model_from_label(label)
+    except LookupError as exc:
         raise TypeError(
             f"get_cached() takes a model class or an 'app_label.ModelName' string, "
             f"not {label!r}: {exc}"
