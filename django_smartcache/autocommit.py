@@ -1,6 +1,10 @@
-"""Autocommit writes: the outbox row and the statement in one transaction, deleted lazily.
+"""Autocommit writes: under the writer lease, or with an outbox row in one transaction.
 
-A tracked statement run in autocommit (no atomic block, no manual transaction) is run as
+On MySQL/MariaDB and PostgreSQL, a process holding a valid writer lease (``leases``)
+runs a tracked autocommit statement alone, then bumps: no outbox row, no extra round
+trip; the lease covers a crash between the commit and the bump. Otherwise (SQLite, or
+while the lease is not valid) a tracked statement run in autocommit (no atomic block,
+no manual transaction) is run as
 
 1. ``BEGIN`` (on the DB-API connection; Django still sees autocommit, and nothing else
    runs on this connection meanwhile: the thread is inside ``cursor.execute``);
@@ -57,7 +61,7 @@ from typing import Any
 
 from django.db import connections
 
-from . import outbox
+from . import leases, outbox
 from .conf import get_settings
 
 LAZY = 0.2  # seconds an acknowledged row waits for the batch that deletes it
@@ -86,10 +90,23 @@ def shareable(connection: Any, sql: str) -> bool:
     return connection.alias not in _refused
 
 
+LEASED = outbox.Row(None, frozenset())  # the write is covered by this process's lease
+
+
 def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) -> tuple[Any, Any]:
-    """Run the statement (``run()``) with its outbox row: ``(result, row or None)``."""
+    """Run the statement (``run()``) with its cover: ``(result, row)``, where ``row`` is
+    its outbox row, ``LEASED`` (this process's lease covers it) or ``None``."""
     if not get_settings().OUTBOX or not outbox.has_table(connection.alias):
         return run(), None
+    if leases.supported(connection):
+        lease = leases.valid(connection.alias)
+        if lease is not None:
+            result = run()  # the statement alone: the lease covers a crash after it
+            if leases.still_valid(connection.alias, lease):
+                return result, LEASED
+            # It outlived the lease's validity (a very slow statement, a stalled renewal):
+            # a row of its own now, committed at once, before the bump.
+            return result, outbox.record(connection, tags)
     if not shareable(connection, sql):
         return _row_first(connection, tags, run)
     row_tags = tags if sum(t.startswith("r:") for t in tags) <= EXACT else outbox.widen(tags)
@@ -167,7 +184,7 @@ def _key(connection: Any) -> Any:
 
 def acknowledge(connection: Any, row: outbox.Row | None) -> None:
     """``row``'s bump has landed: delete it later, in a batch. Never raises."""
-    if row is None:
+    if row is None or row is LEASED:
         return
     key = _key(connection)
     with _lock:

@@ -17,12 +17,11 @@ them after commit:
 * a plain ``INSERT``: the model-level tags only (no entry can depend on a new row).
 
 Multi-table inheritance: a write to a parent table reaches its child models too.
-Each tracked write is also recorded in the invalidation outbox (``outbox``),
-committed with the data, so a crash or an outage between the commit and the bump
-cannot lose it: inside a transaction the row is part of it; in autocommit the row
-and the statement get a transaction of their own (``autocommit``): ``BEGIN``, the
-row's ``INSERT``, the statement, ``COMMIT``, then the bump, and the row is deleted
-later in a batch.
+A crash or an outage between the commit and the bump cannot lose a tracked write:
+inside a transaction its outbox row (``outbox``) is part of it; in autocommit on
+MySQL/MariaDB or PostgreSQL the process's writer lease covers it (``leases``: the
+statement alone, then the bump); otherwise (SQLite, or no valid lease) the row and the
+statement get a transaction of their own (``autocommit``).
 Cost: a ``SELECT`` costs a 6-character comparison and a ``;`` search; other reads a
 regular expression; writes a memoized analysis (sqlparse once per distinct SQL).
 """
@@ -191,12 +190,10 @@ class WriteWatcher:
 
     Inside a transaction the statement's tags go into the transaction's outbox row
     (written in that transaction, before the statement) and are bumped on commit.
-    In autocommit the statement and its outbox row run in one transaction of their own
-    (one commit; ``autocommit.write``), the bump follows, and once it has landed the
-    row is acknowledged and deleted later, in a batch. Safe at every step: before the
-    ``COMMIT`` nothing is visible and a failure rolls both back; after it the row is
-    committed with the data, so a crash before the bump leaves it to any flush; a row
-    still there after its bump landed is bumped again at worst (idempotent).
+    In autocommit (``autocommit.write``) the statement runs alone under this process's
+    writer lease, or with its outbox row in one transaction of their own; the bump
+    follows. A crash before the bump leaves a lease that stops being renewed, or the
+    committed row: either is bumped by the next flush of any process.
     """
 
     def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: dict) -> Any:

@@ -11,6 +11,7 @@ processes, and a process that died right after commit, cannot lose them
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -18,7 +19,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from . import autocommit, outbox
+from . import autocommit, leases, outbox
 from .breaker import breaker
 from .conf import get_settings
 from .stores import get_store
@@ -96,6 +97,15 @@ def _bump_alias(alias: str, tags: Iterable[str], *, force: bool = False) -> bool
         return False
     guard.succeeded()
     return True
+
+
+def _exit() -> None:
+    """At exit: give up this process's writer leases (left to be reclaimed, which makes
+    every entry stale, if some of its bumps never landed)."""
+    leases.give_up(keep_rows=bool(_pending))
+
+
+atexit.register(_exit)
 
 
 def pending_ok(alias: str) -> bool:
@@ -337,6 +347,10 @@ def bump_written(tags: list[str], connection: Any, row: outbox.Row | None) -> No
     Once the bump has landed the row is acknowledged (deleted later, in a batch); if it
     did not, the row stays for the next flush.
     """
+    if row is autocommit.LEASED:  # no row: if the bump does not land, one now
+        if not bump(tags, keep=False):
+            outbox.keep(tags, connection.alias)
+        return
     if bump(tags, keep=row is None):
         autocommit.acknowledge(connection, row)
 

@@ -49,3 +49,21 @@ class PendingInvalidation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M:%S}: {self.tags}"
+
+
+class WriterLease(models.Model):
+    """A process's cover for its autocommit writes to this database (``leases``).
+
+    Renewed every second by the process that holds it; a row not renewed for a few
+    seconds (its process died) is reclaimed by a flush: every cached entry is made stale.
+    """
+
+    pid = models.IntegerField(help_text="The holder's process id (for diagnostics).")
+    beat = models.DateTimeField(help_text="The last renewal, on the database's clock.")
+
+    class Meta:
+        default_permissions = ()
+        verbose_name = "writer lease"
+
+    def __str__(self) -> str:
+        return f"process {self.pid}, renewed {self.beat:%Y-%m-%d %H:%M:%S}"

@@ -7,7 +7,9 @@ on the database being written, committed with the data, never after it:
   first tracked write and updated only when a write touches a model the row does not
   name yet; after the commit the bump is sent and the row deleted by id;
 * in autocommit, the row and the statement run in one transaction of their own, and the
-  row is deleted lazily, in batches, once the bump has landed (``autocommit``).
+  row is deleted lazily, in batches, once the bump has landed (``autocommit``); on a
+  server database, a process's writer lease replaces these rows (``leases``), and a
+  flush also reclaims the leases of processes that stopped renewing them.
 
 If the bump cannot be sent, or the process dies first, the row stays. Any process
 *flushes* the outbox (bumps the tags of every row, then deletes those rows; idempotent,
@@ -47,6 +49,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.utils import timezone
 
+from . import leases
 from .conf import get_settings, on_settings_change
 
 logger = logging.getLogger("django_smartcache")
@@ -323,7 +326,19 @@ def quiet() -> Iterator[None]:
 
 
 def _flush_database(alias: str, everything: bool, force: str | None, bump: Any) -> tuple[int, bool]:
-    """Flush one database: ``(rows deleted, whether every bump landed)``."""
+    """Flush one database: ``(rows deleted, whether every bump landed)``; then reclaim
+    the writer leases of processes that stopped renewing them (``leases``)."""
+    done, landed = _flush_rows(alias, everything, force, bump)
+    if landed and leases.supported(connections[alias]):
+        try:
+            with private(alias) as conn:
+                leases.reclaim(conn, partial(bump, force=force))
+        except Exception as exc:
+            warn_once(alias, "reclaiming writer leases", exc)
+    return done, landed
+
+
+def _flush_rows(alias: str, everything: bool, force: str | None, bump: Any) -> tuple[int, bool]:
     model = _model()
     grace = min(GRACE, get_settings().OUTBOX_INTERVAL)
     main = connections[alias]
@@ -396,6 +411,7 @@ def reset() -> None:
     from . import autocommit
 
     autocommit.reset()
+    leases.reset()
     _forget()  # (a settings change calls only this: the backlog's rows are still there)
 
 

@@ -72,6 +72,16 @@ def pytest_report_header(config):
 # --------------------------------------------------------------------------- fixtures
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_writer_lease_left(django_db_setup):
+    """Give up this process's writer leases before the test databases are dropped
+    (PostgreSQL refuses to drop a database a lease connection is still using)."""
+    yield
+    from django_smartcache import leases
+
+    leases.give_up()
+
+
 @pytest.fixture(autouse=True)
 def _clear_caches():
     """Every test starts and ends with all configured caches empty."""

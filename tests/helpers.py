@@ -19,7 +19,7 @@ def status(response) -> str:
 @pytest.fixture(autouse=True)
 def _fresh_state():
     """Reset view counters, the pause hook and per-process cache state."""
-    from django_smartcache import breaker, invalidation, outbox, stats
+    from django_smartcache import breaker, invalidation, leases, outbox, stats
 
     CALLS.clear()
     PAUSE.__init__()
@@ -30,6 +30,7 @@ def _fresh_state():
     yield
     PAUSE.enabled = False
     PAUSE.resume.set()
+    leases.give_up()  # no lease connection left open (PostgreSQL drops the test database)
 
 
 @pytest.fixture
@@ -73,3 +74,12 @@ def clean_outbox(transactional_db):
     breaker._breakers.clear()
     invalidation._pending.clear()
     outbox.reset()
+
+
+@pytest.fixture
+def no_lease(monkeypatch):
+    """Autocommit writes take the outbox path, which a server database uses while the
+    process holds no valid writer lease (the lease path: tests/test_leases.py)."""
+    from django_smartcache import leases
+
+    monkeypatch.setattr(leases, "supported", lambda connection: False)

@@ -172,6 +172,7 @@ def test_rolled_back_savepoint_takes_its_row_with_it(shop):
     assert rows() == []
 
 
+@pytest.mark.usefixtures("no_lease")
 def test_autocommit_write_inserts_its_row_in_the_statements_transaction(shop):
     with statements() as seen:
         Product.objects.filter(slug="laptop").update(price=5)

@@ -1,4 +1,6 @@
-"""The outbox in autocommit: the row commits with the statement, and is deleted later."""
+"""The outbox in autocommit: the row commits with the statement, and is deleted later.
+
+On a server database this is the path of a write whose process holds no valid lease."""
 
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ from tests.helpers import status
 from tests.test_outbox import CACHE_DOWN, NO_BACKOFF, PRODUCT, TABLE, rows, save_price, warm
 from tests.testapp.models import Category, Product
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_outbox")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("clean_outbox", "no_lease"),
+]
 
 # SQLite: no second connection can read during a write. Collected only on a server
 # database (a skip would count as a failure in CI).
