@@ -393,7 +393,7 @@ def cmd_demo(args: list[str]) -> int:
         f"   Its API:     {base}/api/products/laptop/\n"
         f"   A typo:      {base}/news/summer-sale/   (fix it in the admin)\n"
         f"   Admin:       {base}/admin/    login: {login}\n"
-        '   The tour:    README.md, section "Tour of the demo shop"\n'
+        "   The tour:    docs/tutorial/demo-tour.md\n"
         f"   Database:    {database}\n"
         f"   Redis:       {redis}\n"
         "   Stop with Ctrl-C.\n"
