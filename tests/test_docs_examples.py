@@ -150,3 +150,42 @@ def test_page_examples_run(page: Path, transactional_db, settings):
     finally:
         clear_url_caches()
         sys.modules.pop(module_name, None)
+
+
+# --------------------------------------------------------------------------- reference pages
+
+
+def _first_column(page: Path) -> set[str]:
+    """The backticked names in the first column of the page's tables."""
+    found = set()
+    for line in page.read_text().splitlines():
+        if line.startswith("| `"):
+            found.update(re.findall(r"`([^`]+)`", line.split("|")[1]))
+    return found
+
+
+def test_the_settings_reference_lists_every_setting(settings):
+    settings.SMARTCACHE = {"NOT_A_SETTING": 1}
+    messages = [m.msg for m in checks.run_checks() if m.id == "smartcache.E001"]
+    known = re.search(r"known: ([A-Z_, ]+)\.", " ".join(messages))
+    assert known, f"smartcache.E001 no longer lists the known settings: {messages}"
+    expected = {name.strip() for name in known.group(1).split(",")}
+    documented = _first_column(ROOT / "docs" / "reference" / "settings.md")
+    assert documented == expected, (
+        f"docs/reference/settings.md lacks {sorted(expected - documented)} "
+        f"and lists unknown {sorted(documented - expected)}"
+    )
+
+
+def test_the_checks_reference_lists_every_check_id():
+    package = ROOT / "django_smartcache"
+    in_code = {
+        found
+        for path in package.rglob("*.py")
+        for found in re.findall(r"smartcache\.[EW]\d{3}", path.read_text())
+    }
+    documented = _first_column(ROOT / "docs" / "reference" / "checks.md")
+    assert in_code and documented == in_code, (
+        f"docs/reference/checks.md lacks {sorted(in_code - documented)} "
+        f"and lists unknown {sorted(documented - in_code)}"
+    )
