@@ -68,7 +68,7 @@ def example_pages() -> list[Path]:
 
 def test_there_are_examples_to_check():
     counted = [b for p in PAGES for b in blocks(p) if b.lang in ("python", "django")]
-    assert len(counted) >= 20, f"only {len(counted)} examples found; did the fence syntax change?"
+    assert len(counted) >= 25, f"only {len(counted)} examples found; did the fence syntax change?"
     assert any(b.mode == "run" for b in counted)
 
 
