@@ -3,7 +3,7 @@
 PYTHON ?= python3
 ARGS ?=
 
-.PHONY: demo test lint fmt bench
+.PHONY: demo test lint fmt docs bench
 
 demo:
 	$(PYTHON) dev.py demo $(ARGS)
@@ -16,6 +16,9 @@ lint:
 
 fmt:
 	$(PYTHON) dev.py fmt
+
+docs:
+	$(PYTHON) dev.py docs $(ARGS)
 
 bench:
 	$(PYTHON) dev.py bench $(ARGS)

@@ -5,6 +5,8 @@
     python3 dev.py test [pytest args]      ruff check + ruff format --check, then pytest
     python3 dev.py lint                    ruff check + ruff format --check
     python3 dev.py fmt                     ruff format + ruff check --fix
+    python3 dev.py docs                    build the docs into docs/_build/html (warnings are
+                                           errors), then run the code examples they show
     python3 dev.py bench [--smoke] [...]   benchmark suite (bench/run.py; --help for options)
 
 Each command builds (or reuses) a virtualenv in .venvs/<python>-<django>, e.g.
@@ -344,6 +346,31 @@ def cmd_test(args: list[str]) -> int:
     return code
 
 
+DOCS = ROOT / "docs"
+DOCS_HTML = DOCS / "_build" / "html"
+# The tests that check the docs: their code examples run, and bench/report.py finds its blocks.
+DOCS_TESTS = ["tests/test_docs_examples.py", "tests/test_bench_report.py"]
+
+
+def cmd_docs(args: list[str]) -> int:
+    """Build the documentation site with Sphinx, warnings as errors, then run its examples.
+
+    The examples run through pytest against the test settings (an in-process fakeredis and
+    SQLite unless SMARTCACHE_TEST_* say otherwise), so the venv gets the test extra too.
+    """
+    venv = ensure_venv(["docs", *_test_extras()])
+    env = venv_env(venv)
+    # -E: read every page again, so that a warning in a page that did not change still fails.
+    build = [venv_python(venv), "-m", "sphinx", "-W", "--keep-going", "-E", "-b", "html"]
+    code = run([*build, *args, DOCS, DOCS_HTML], env=env, check=False)
+    if code != 0:
+        say(f"the docs build failed (exit {code}); the examples were not run")
+        return code
+    say(f"docs built: {(DOCS_HTML / 'index.html').relative_to(ROOT)}")
+    pytest = [venv_python(venv), "-m", "pytest", "-q", "-p", "no:cacheprovider", *DOCS_TESTS]
+    return run(pytest, env=env, check=False)
+
+
 def _manage(venv: Path, *args: str) -> list:
     return [venv_python(venv), MANAGE, *args]
 
@@ -393,7 +420,7 @@ def cmd_demo(args: list[str]) -> int:
         f"   Its API:     {base}/api/products/laptop/\n"
         f"   A typo:      {base}/news/summer-sale/   (fix it in the admin)\n"
         f"   Admin:       {base}/admin/    login: {login}\n"
-        '   The tour:    README.md, section "Tour of the demo shop"\n'
+        "   The tour:    docs/tutorial/demo-tour.md\n"
         f"   Database:    {database}\n"
         f"   Redis:       {redis}\n"
         "   Stop with Ctrl-C.\n"
@@ -420,6 +447,7 @@ COMMANDS = {
     "test": cmd_test,
     "lint": cmd_lint,
     "fmt": cmd_fmt,
+    "docs": cmd_docs,
     "bench": cmd_bench,
 }
 

@@ -16,8 +16,9 @@ and the raw samples):
   wrapper       bench/execute_wrapper.py: the execute wrapper's cost per SELECT
 
 Then ``<date>-summary.json`` (targets met or missed), ``<date>-throughput.png`` and the
-README's Benchmarks block. ``--smoke`` runs every section briefly into bench/.tmp/smoke/ and
-touches neither bench/results/ nor the README (CI uses it to check that the suite still runs);
+generated blocks of the docs' Benchmarks page and the README's summary. ``--smoke`` runs every
+section briefly into bench/.tmp/smoke/ and touches neither bench/results/ nor the docs (CI uses
+it to check that the suite still runs);
 ``--only`` writes into bench/.tmp/partial/.
 
 Services: MariaDB/MySQL at BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/
@@ -99,7 +100,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--smoke", action="store_true", help="every section, briefly; no README")
+    parser.add_argument("--smoke", action="store_true", help="every section, briefly; no docs")
     parser.add_argument(
         "--only",
         nargs="+",
@@ -107,7 +108,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
         metavar="SECTION",
         help="run only these sections (results in bench/.tmp/partial/ unless --out)",
     )
-    parser.add_argument("--no-readme", action="store_true", help="do not update README.md")
+    parser.add_argument(
+        "--no-readme",
+        action="store_true",
+        help="do not update README.md and the docs' Benchmarks page",
+    )
     parser.add_argument("--no-install", action="store_true", help="never apt-get install wrk")
     parser.add_argument("--rounds", type=int, help="throughput rounds (default 6, min 3)")
     parser.add_argument("--seconds", type=float, help="seconds per throughput sample (3)")
@@ -188,7 +193,7 @@ def main(argv: list[str]) -> int:
     if args.seconds:
         cfg["seconds"] = args.seconds
     sections = args.only or SECTIONS
-    # Only a full run writes bench/results/ (and the README); partial runs go to scratch.
+    # Only a full run writes bench/results/ (and the docs); partial runs go to scratch.
     default_out = SCRATCH / "smoke" if args.smoke else SCRATCH / "partial" if args.only else RESULTS
     out_dir = args.out or default_out
     python = sys.executable
@@ -297,7 +302,7 @@ def main(argv: list[str]) -> int:
     section("wrapper", lambda: execute_wrapper(bench, python, cfg))
 
     flush_bench_databases()
-    from .report import chart, readme_block, targets, update_readme
+    from .report import chart, targets, update_docs
 
     took = time.monotonic() - started
     m = bench.machine
@@ -320,8 +325,9 @@ def main(argv: list[str]) -> int:
         bench.files.append(chart_name)
     bench.save("summary", {**info, "targets": goals, "files": list(bench.files)})
     full = not args.smoke and not args.no_readme and out_dir == RESULTS and not args.only
-    if full and update_readme(readme_block(results, chart_name, info)):
-        say("README.md: Benchmarks block updated")
+    if full:
+        for path in update_docs(results, chart_name, info):
+            say(f"{path}: benchmark block updated")
     say(f"results in {out_dir.relative_to(ROOT) if out_dir.is_relative_to(ROOT) else out_dir}/")
     for g in goals:
         mark = "MET   " if g["met"] else "MISSED"

@@ -108,7 +108,7 @@ class PlainProductList(ListView):
         return {**super().get_context_data(**kwargs), "tick": TICKS}
 
 
-@method_decorator(cache_page(60), name="dispatch")  # as the README shows
+@method_decorator(cache_page(60), name="dispatch")  # as the docs show
 class ProductList(PlainProductList):
     pass
 

@@ -4,7 +4,7 @@ Each product is shown as ``P<i>=<price> [<lowest tag>-<highest tag>]`` (``[]`` w
 tag names are numbers). The tags are dependencies found at run time (``depend_on``), the
 product's row too; the many-to-many relation is named as its through model, so writes to it
 that send no signal (``Product.tags.through.objects.bulk_create``) reach these entries too:
-such an ``INSERT`` bumps that model's tag only (README, "What invalidates what"). (Run-time,
+such an ``INSERT`` bumps that model's tag only (docs/reference/invalidation.md). (Run-time,
 not declared: the registry, which ``manage.py smartcache stats`` lists and tests/test_command.py
 checks, stays as it was.)
 """

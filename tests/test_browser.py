@@ -6,7 +6,7 @@ them the test skips, which ``SMARTCACHE_REQUIRE_SERVICES=1`` turns into a
 failure. The browser runs in a worker thread: Playwright's sync API runs an
 event loop, and Django refuses database access from a thread with one.
 
-``SMARTCACHE_SCREENSHOTS=docs`` also saves the README's screenshots there.
+``SMARTCACHE_SCREENSHOTS=docs`` also saves the docs' screenshots there.
 """
 
 from __future__ import annotations

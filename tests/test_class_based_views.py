@@ -1,6 +1,6 @@
 """Class-based views under ``cache_page``: stored once rendered, refreshed by commits, never stuck.
 
-Decorated as the README shows: ``method_decorator(cache_page(...), name="dispatch")`` on the class,
+Decorated as the docs show: ``method_decorator(cache_page(...), name="dispatch")`` on the class,
 or ``cache_page(...)(View.as_view())`` in the URLconf. These views return unrendered
 ``TemplateResponse``s, which Django renders after the view (and the decorator) returned. This module
 is its own URLconf.

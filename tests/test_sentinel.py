@@ -16,7 +16,7 @@ returned and showed an older price. "two processes": the writer is another app s
 (like a worker that starts, or grows its pool, then) and so reaches the new master while the
 writer still talks to the old one; a violation is then a read that started after a commit's bump
 had *landed* (nothing pending in the writer) and showed an older price. Measured per
-configuration (see the README, "Running Redis safely"):
+configuration (see docs/howto/redis.md):
 
 - ``WAIT_REPLICAS=1``: a bump counts only once the replica has it; the old master, alone after
   the promotion, cannot acknowledge, so bumps stay pending and the process bypasses the cache.

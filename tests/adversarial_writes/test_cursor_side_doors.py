@@ -1,7 +1,7 @@
 """Statements run through a Django cursor's other methods, which Django forwards to the
 driver's cursor without the execute wrappers: PostgreSQL's ``COPY ... FROM STDIN``
-(psycopg's ``cursor.copy()``) and SQLite's ``executescript`` are not seen. The README
-says so, and that ``invalidate()`` after them is the way: these tests hold it to that."""
+(psycopg's ``cursor.copy()``) and SQLite's ``executescript`` are not seen. The docs
+say so, and that ``invalidate()`` after them is the way: these tests hold it to that."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ def test_a_hold_has_no_ttl_so_volatile_eviction_policies_never_drop_it(shop):  #
 
 @pytest.mark.parametrize("evict", [False, True], ids=["control_no_eviction", "evicted"])
 def test_evicted_hold_of_a_manual_transaction(shop, evict):  # noqa: F811
-    """An allkeys-* policy may still drop a hold (README, "Running Redis safely"): then the
+    """An allkeys-* policy may still drop a hold (docs/howto/redis.md): then the
     committed outbox row bounds the window, flushed by any process within OUTBOX_INTERVAL."""
     laptop = shop["laptop"].pk
     warm(shop)

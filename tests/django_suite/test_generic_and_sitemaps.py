@@ -51,7 +51,7 @@ class TemplateViewTest(TestCase):
 
     def test_cached_views_method_decorator(self):
         # Ported from django tests/generic_views/test_base.py TemplateViewTest.test_cached_views
-        # The same view decorated the way the README documents for class-based views:
+        # The same view decorated the way the docs show for class-based views:
         # method_decorator(cache_page(...), name="dispatch").
         self.check_cached("/template/method-cached/bar/", "about")
 

@@ -94,7 +94,7 @@ class AboutView(TemplateView):
 
 @method_decorator(cache_page(1), name="dispatch")
 class CachedAboutView(AboutView):
-    """The class-based way the README documents: ``method_decorator`` on ``dispatch``."""
+    """The class-based way the docs show: ``method_decorator`` on ``dispatch``."""
 
 
 # --------------------------------------------------------------------------- sitemaps

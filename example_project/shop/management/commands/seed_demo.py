@@ -51,7 +51,7 @@ OPINIONS = [
 ]
 FEATURED_EVERY = 37  # products 0, 37, 74, ... 259 are featured: eight, across the categories
 NEWS = [
-    # (slug, title, body, days ago). The "summer-sale" title has the typo the README's tour fixes.
+    # (slug, title, body, days ago). The "summer-sale" title has the typo the docs' tour fixes.
     (
         "summer-sale",
         "Summer sale starts on Mnoday",
@@ -87,7 +87,7 @@ def product_fields(i: int, categories: dict[str, Category]) -> dict:
             "name": "Laptop",
             "slug": "laptop",
             "price": Decimal("999.00"),
-            "description": "The laptop the README's tour changes the price of.",
+            "description": "The laptop the docs' tour changes the price of.",
             "stock": 25,
             "category": categories["Laptops"],
             "featured": True,
