@@ -8,7 +8,9 @@ keep working because django-redis hands out the client.
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -61,6 +63,7 @@ class RedisStore(Store):
         self.server_key = str(client.make_key(f"{prefix}:server"))
         self._scripts: dict[str, Any] = {}
         self._learned: dict[str, tuple[str, ...]] = {}
+        self._held = threading.local()  # per thread: the connection bumps go through
         server_identity.watch(self)
 
     def _script(self, name: str):
@@ -76,13 +79,21 @@ class RedisStore(Store):
         """Run script ``name`` on a pooled connection, below redis-py's command layers.
 
         The bump is on the path of every autocommit ``save()``; this saves it about 40 µs
-        of client-side work (bench/writes.py). Same protocol, same pool (so the server
-        identity check still runs on each new connection); a connection that failed is
-        dropped, as redis-py does; a server that lost the script gets it again.
+        of client-side work (bench/writes.py). Same protocol, a connection of the same
+        pool (so the server identity check still runs on each new connection, and a
+        Sentinel pool still finds the master), held by the calling thread; a connection
+        that failed is dropped, as redis-py does; a server that lost the script gets it
+        again.
         """
         script = self._script(name)
         pool = script.registered_client.connection_pool
-        conn = pool.get_connection()
+        held = self._held
+        conn = getattr(held, "conn", None)
+        if conn is None or held.pool is not pool or held.pid != os.getpid():
+            # This thread's own connection, kept checked out: taking one from the pool
+            # and giving it back costs a readiness check (a syscall) and locking each time.
+            conn = held.conn = pool.get_connection()
+            held.pool, held.pid = pool, os.getpid()
         try:
             conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
             try:
@@ -95,10 +106,10 @@ class RedisStore(Store):
         except ResponseError:
             raise  # an error reply: the connection is fine
         except BaseException:
+            held.conn = None  # dropped, as redis-py does; the next call takes a new one
             conn.disconnect()
-            raise
-        finally:
             pool.release(conn)
+            raise
 
     def entry_key(self, key: str) -> str:
         return str(self._make_key(f"{self.prefix}:e:{key}"))
