@@ -8,6 +8,7 @@ keep working because django-redis hands out the client.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import threading
@@ -15,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import ConnectionError, NoScriptError, RedisError, ResponseError, TimeoutError
 
 from . import scripts, server_identity
 from .conf import get_settings
@@ -38,6 +39,49 @@ def supports(cache: Any) -> bool:
 
 
 _LEARNED_MAX = 10_000  # keys whose run-time tags this process remembers
+
+
+def _call(conn: Any, script: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
+    """EVALSHA on ``conn``, loading the script first if the server lost it."""
+    conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+    try:
+        return conn.read_response()
+    except NoScriptError:
+        conn.send_command("SCRIPT", "LOAD", script.script)
+        conn.read_response()
+        conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        return conn.read_response()
+
+
+class _Held:
+    """A pool connection kept by one thread; given back when the thread ends."""
+
+    __slots__ = ("pool", "conn", "pid")
+
+    def __init__(self, pool: Any) -> None:
+        self.pool, self.conn, self.pid = pool, pool.get_connection(), os.getpid()
+
+    def give_back(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None and self.pid == os.getpid():
+            self.pool.release(conn)
+
+    def __del__(self) -> None:
+        # The thread ended (its locals are dropped). A garbage collection may run this in
+        # the middle of the pool's own work: leave the connection to the next call.
+        conn = getattr(self, "conn", None)  # (None when the pool failed to give one)
+        if conn is not None and self.pid == os.getpid():
+            _orphans.append((self.pool, conn))
+
+
+_orphans: list[tuple[Any, Any]] = []  # (pool, connection) of threads that ended
+
+
+def _release_orphans() -> None:
+    while _orphans:
+        with contextlib.suppress(Exception):
+            pool, conn = _orphans.pop()
+            pool.release(conn)
 
 
 class RedisStore(Store):
@@ -85,30 +129,38 @@ class RedisStore(Store):
         that failed is dropped, as redis-py does; a server that lost the script gets it
         again.
         """
+        if _orphans:
+            _release_orphans()
         script = self._script(name)
         pool = script.registered_client.connection_pool
-        held = self._held
-        conn = getattr(held, "conn", None)
-        if conn is None or held.pool is not pool or held.pid != os.getpid():
+        held = getattr(self._held, "it", None)
+        reused = not (
+            held is None or held.conn is None or held.pool is not pool or held.pid != os.getpid()
+        )
+        if not reused:
             # This thread's own connection, kept checked out: taking one from the pool
             # and giving it back costs a readiness check (a syscall) and locking each time.
-            conn = held.conn = pool.get_connection()
-            held.pool, held.pid = pool, os.getpid()
+            held = self._held.it = _Held(pool)
         try:
-            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-            try:
-                return conn.read_response()
-            except NoScriptError:
-                conn.send_command("SCRIPT", "LOAD", script.script)
-                conn.read_response()
-                conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-                return conn.read_response()
+            return _call(held.conn, script, keys, args)
         except ResponseError:
             raise  # an error reply: the connection is fine
+        except BaseException as exc:
+            held.conn.disconnect()  # dropped, as redis-py does
+            held.give_back()
+            if not (reused and isinstance(exc, (ConnectionError, TimeoutError))):
+                raise
+        # A kept connection the server closed meanwhile (its idle ``timeout``, a restart):
+        # once more on a new one, as the pool's health check would have done. A bump run
+        # twice only replaces the tokens twice.
+        held = self._held.it = _Held(pool)
+        try:
+            return _call(held.conn, script, keys, args)
+        except ResponseError:
+            raise
         except BaseException:
-            held.conn = None  # dropped, as redis-py does; the next call takes a new one
-            conn.disconnect()
-            pool.release(conn)
+            held.conn.disconnect()
+            held.give_back()
             raise
 
     def entry_key(self, key: str) -> str:
