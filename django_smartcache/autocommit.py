@@ -101,7 +101,17 @@ def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) ->
     if leases.supported(connection):
         lease = leases.valid(connection.alias)
         if lease is not None:
-            result = run()  # the statement alone: the lease covers a crash after it
+            try:
+                result = run()  # the statement alone: the lease covers a crash after it
+            except BaseException:
+                # Alone in autocommit, a statement that raised may still have committed
+                # (executemany's earlier statements, a reply lost after the COMMIT).
+                _bump_failed(
+                    connection,
+                    tags,
+                    LEASED if leases.still_valid(connection.alias, lease) else None,
+                )
+                raise
             if leases.still_valid(connection.alias, lease):
                 return result, LEASED
             # It outlived the lease's validity (a very slow statement, a stalled renewal):
@@ -148,8 +158,23 @@ def _row_first(connection: Any, tags: list[str], run: Callable[[], Any]) -> tupl
     try:
         return run(), row
     except BaseException:
-        outbox.discard(connection, row)  # nothing was written
+        # Not in a transaction: it may have committed anyway (DDL, several statements, a
+        # reply lost after the COMMIT). Its row is bumped, as if it had.
+        _bump_failed(connection, tags, row)
         raise
+
+
+def _bump_failed(connection: Any, tags: list[str], row: Any) -> None:
+    """Bump a statement run outside a transaction that raised: part or all of it may be
+    committed, and nothing else would ever bump it (invalidate more, never less). ``row``
+    is its cover (``LEASED``, an outbox row, or ``None``: one is recorded). Never raises."""
+    from .invalidation import bump_written
+
+    with contextlib.suppress(Exception):
+        if row is None:
+            row = outbox.record(connection, tags)  # None on a broken connection: retried
+        with outbox.quiet():
+            bump_written(tags, connection, row)
 
 
 def _begin(connection: Any) -> str:
