@@ -101,19 +101,20 @@ def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) ->
     if leases.supported(connection):
         lease = leases.valid(connection.alias)
         if lease is not None:
+            leases.enter()  # left by the bump of a LEASED write (``bump_written``)
             try:
                 result = run()  # the statement alone: the lease covers a crash after it
             except BaseException:
                 # Alone in autocommit, a statement that raised may still have committed
                 # (executemany's earlier statements, a reply lost after the COMMIT).
-                _bump_failed(
-                    connection,
-                    tags,
-                    LEASED if leases.still_valid(connection.alias, lease) else None,
-                )
+                covered = leases.still_valid(connection.alias, lease)
+                if not covered:
+                    leases.leave()
+                _bump_failed(connection, tags, LEASED if covered else None)
                 raise
             if leases.still_valid(connection.alias, lease):
                 return result, LEASED
+            leases.leave()
             # It outlived the lease's validity (a very slow statement, a stalled renewal):
             # a row of its own now, committed at once, before the bump.
             return result, outbox.record(connection, tags)
