@@ -98,7 +98,7 @@ def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) ->
     its outbox row, ``LEASED`` (this process's lease covers it) or ``None``."""
     if not get_settings().OUTBOX or not outbox.has_table(connection.alias):
         return run(), None
-    if leases.supported(connection):
+    if leases.supported(connection) and not raw_transaction(connection):
         lease = leases.valid(connection.alias)
         if lease is not None:
             leases.enter()  # left by the bump of a LEASED write (``bump_written``)
@@ -151,6 +151,41 @@ def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) ->
         _rollback(connection, taken)  # SQLite keeps a transaction whose COMMIT failed
         raise
     return result, row
+
+
+# Transaction control sent through a Django cursor while Django sees autocommit (MySQL
+# has no client-side transaction status to ask; PostgreSQL's driver has one).
+_OPENS = re.compile(r"\s*(BEGIN|START\s+TRANSACTION|XA\s+(START|BEGIN))\b", re.IGNORECASE)
+_CLOSES = re.compile(
+    r"\s*(COMMIT|ROLLBACK(?!\s+(WORK\s+)?TO\b)|END|ABORT|XA\s+(COMMIT|ROLLBACK))\b",
+    re.IGNORECASE,
+)
+
+
+def note_statement(connection: Any, sql: str) -> None:
+    """Watch a statement that writes nothing tracked for transaction control (MySQL)."""
+    if connection.vendor != "mysql":
+        return
+    if _OPENS.match(sql):
+        connection._smartcache_raw_transaction = True
+    elif _CLOSES.match(sql):
+        connection._smartcache_raw_transaction = False
+
+
+def raw_transaction(connection: Any) -> bool:
+    """Whether the DB-API connection may be inside a transaction Django does not know of
+    (``cursor.execute("BEGIN")``): a statement run there is not committed when it returns,
+    so it must not be bumped then, as the lease path would."""
+    try:
+        if connection.vendor == "postgresql":
+            return connection.connection.info.transaction_status != 0  # not IDLE
+        if connection.vendor == "mysql":
+            return bool(getattr(connection, "_smartcache_raw_transaction", False)) or (
+                not connection.connection.get_autocommit()
+            )
+    except Exception:
+        return True  # unknown: the outbox path
+    return False
 
 
 def _row_first(connection: Any, tags: list[str], run: Callable[[], Any]) -> tuple[Any, Any]:
