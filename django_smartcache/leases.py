@@ -163,11 +163,11 @@ def _renew(lease: _Lease) -> None:
         cursor = _cursor(lease)
         table, now = lease_table(lease.conn), _NOW[lease.conn.vendor]
         try:
-            if sent - lease.used > IDLE:  # no write needed it lately: give it up
+            if sent - lease.used > IDLE and _forget_idle(lease):  # no write needed it lately
+                # Forgotten first (no write relies on it from now on: ``still_valid``),
+                # and only with no leased write in flight, then deleted.
                 if lease.id is not None:
                     cursor.execute(f"DELETE FROM {table} WHERE id = %s", [lease.id])
-                with _lock:
-                    _leases.pop(lease.alias, None)
                 _close(lease)
                 return
             if lease.id is not None:
@@ -195,6 +195,18 @@ def _renew(lease: _Lease) -> None:
             exc,
         )
         _close(lease)
+
+
+def _forget_idle(lease: _Lease) -> bool:
+    """Stop relying on an idle ``lease``, unless a write asked for it meanwhile or a
+    leased write still owes its bump (its row must stay until that bump, or a reclaim)."""
+    with _lock:
+        if time.monotonic() - lease.used <= IDLE or _inflight[0] > 0:
+            return False
+        if _leases.get(lease.alias) is lease:
+            del _leases[lease.alias]
+        lease.confirmed = float("-inf")
+        return True
 
 
 def _insert(conn: Any, cursor: Any, table: str, now: str) -> Any:
