@@ -102,11 +102,14 @@ def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) ->
         lease = leases.valid(connection.alias)
         if lease is not None:
             leases.enter()  # left by the bump of a LEASED write (``bump_written``)
+            session = _session(connection)
             try:
                 result = run()  # the statement alone: the lease covers a crash after it
             except BaseException:
                 # Alone in autocommit, a statement that raised may still have committed
-                # (executemany's earlier statements, a reply lost after the COMMIT).
+                # (executemany's earlier statements, a reply lost after the COMMIT), or
+                # may still be running on the server (a client-side timeout).
+                _stop_abandoned(connection, session)
                 covered = leases.still_valid(connection.alias, lease)
                 if not covered:
                     leases.leave()
@@ -198,6 +201,51 @@ def _row_first(connection: Any, tags: list[str], run: Callable[[], Any]) -> tupl
         # reply lost after the COMMIT). Its row is bumped, as if it had.
         _bump_failed(connection, tags, row)
         raise
+
+
+def _session(connection: Any) -> Any:
+    """The server's id for ``connection``'s session (a client-side call, no round trip)."""
+    try:
+        if connection.vendor == "mysql":
+            return connection.connection.thread_id()
+        if connection.vendor == "postgresql":
+            return connection.connection.info.backend_pid
+    except Exception:
+        pass
+    return None
+
+
+ABANDONED_WAIT = 10.0  # seconds to wait for a cancelled statement to end on the server
+_CANCEL = {"mysql": "KILL QUERY %s", "postgresql": "SELECT pg_cancel_backend(%s)"}
+_RUNNING = {
+    "mysql": "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+    "WHERE ID = %s AND COMMAND <> 'Sleep'",
+    "postgresql": "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = %s AND state <> 'idle'",
+}
+
+
+def _stop_abandoned(connection: Any, session: Any) -> None:
+    """A statement whose client lost its connection (a read timeout, a broken socket) may
+    still run on the server, and commit later: nothing would bump that commit. Cancel it
+    and wait until it is over, so that the bump which follows comes after whatever it
+    committed. Only when the connection is no longer usable. Never raises."""
+    if session is None or connection.vendor not in _CANCEL:
+        return
+    with contextlib.suppress(Exception):
+        if connection.connection is not None and connection.is_usable():
+            return  # an ordinary error: the server answered, the statement is over
+    try:
+        with outbox.private(connection.alias) as conn, conn.cursor() as cursor:
+            cursor.execute(_CANCEL[conn.vendor], [session])
+            deadline = time.monotonic() + ABANDONED_WAIT
+            while time.monotonic() < deadline:
+                cursor.execute(_RUNNING[conn.vendor], [session])
+                if not cursor.fetchone()[0]:
+                    return
+                time.sleep(0.05)
+        outbox.warn_once(connection.alias, "cancelling an abandoned statement", TimeoutError())
+    except Exception as exc:
+        outbox.warn_once(connection.alias, "cancelling an abandoned statement", exc)
 
 
 def _bump_failed(connection: Any, tags: list[str], row: Any) -> None:
