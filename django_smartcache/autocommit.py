@@ -206,21 +206,21 @@ def _row_first(connection: Any, tags: list[str], run: Callable[[], Any]) -> tupl
 def _session(connection: Any) -> Any:
     """The server's id for ``connection``'s session (a client-side call, no round trip)."""
     try:
-        if connection.vendor == "mysql":
+        if connection.vendor in _CANCEL:
             return connection.connection.thread_id()
-        if connection.vendor == "postgresql":
-            return connection.connection.info.backend_pid
     except Exception:
         pass
     return None
 
 
 ABANDONED_WAIT = 10.0  # seconds to wait for a cancelled statement to end on the server
-_CANCEL = {"mysql": "KILL QUERY %s", "postgresql": "SELECT pg_cancel_backend(%s)"}
+# MySQL/MariaDB only: its client gives up on its own (``read_timeout``). PostgreSQL's
+# driver has no read timeout, and behind PgBouncer ``backend_pid`` is not the server's:
+# cancelling it by pid could reach another client's statement.
+_CANCEL = {"mysql": "KILL QUERY %s"}
 _RUNNING = {
     "mysql": "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
     "WHERE ID = %s AND COMMAND <> 'Sleep'",
-    "postgresql": "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = %s AND state <> 'idle'",
 }
 
 
