@@ -98,12 +98,26 @@ def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) ->
     its outbox row, ``LEASED`` (this process's lease covers it) or ``None``."""
     if not get_settings().OUTBOX or not outbox.has_table(connection.alias):
         return run(), None
-    if leases.supported(connection):
+    if leases.supported(connection) and not raw_transaction(connection):
         lease = leases.valid(connection.alias)
         if lease is not None:
-            result = run()  # the statement alone: the lease covers a crash after it
+            leases.enter()  # left by the bump of a LEASED write (``bump_written``)
+            session = _session(connection)
+            try:
+                result = run()  # the statement alone: the lease covers a crash after it
+            except BaseException:
+                # Alone in autocommit, a statement that raised may still have committed
+                # (executemany's earlier statements, a reply lost after the COMMIT), or
+                # may still be running on the server (a client-side timeout).
+                _stop_abandoned(connection, session)
+                covered = leases.still_valid(connection.alias, lease)
+                if not covered:
+                    leases.leave()
+                _bump_failed(connection, tags, LEASED if covered else None)
+                raise
             if leases.still_valid(connection.alias, lease):
                 return result, LEASED
+            leases.leave()
             # It outlived the lease's validity (a very slow statement, a stalled renewal):
             # a row of its own now, committed at once, before the bump.
             return result, outbox.record(connection, tags)
@@ -142,14 +156,109 @@ def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) ->
     return result, row
 
 
+# Transaction control sent through a Django cursor while Django sees autocommit (MySQL
+# has no client-side transaction status to ask; PostgreSQL's driver has one).
+_OPENS = re.compile(r"\s*(BEGIN|START\s+TRANSACTION|XA\s+(START|BEGIN))\b", re.IGNORECASE)
+_CLOSES = re.compile(
+    r"\s*(COMMIT|ROLLBACK(?!\s+(WORK\s+)?TO\b)|END|ABORT|XA\s+(COMMIT|ROLLBACK))\b",
+    re.IGNORECASE,
+)
+
+
+def note_statement(connection: Any, sql: str) -> None:
+    """Watch a statement that writes nothing tracked for transaction control (MySQL)."""
+    if connection.vendor != "mysql":
+        return
+    if _OPENS.match(sql):
+        connection._smartcache_raw_transaction = True
+    elif _CLOSES.match(sql):
+        connection._smartcache_raw_transaction = False
+
+
+def raw_transaction(connection: Any) -> bool:
+    """Whether the DB-API connection may be inside a transaction Django does not know of
+    (``cursor.execute("BEGIN")``): a statement run there is not committed when it returns,
+    so it must not be bumped then, as the lease path would."""
+    try:
+        if connection.vendor == "postgresql":
+            return connection.connection.info.transaction_status != 0  # not IDLE
+        if connection.vendor == "mysql":
+            return bool(getattr(connection, "_smartcache_raw_transaction", False)) or (
+                not connection.connection.get_autocommit()
+            )
+    except Exception:
+        return True  # unknown: the outbox path
+    return False
+
+
 def _row_first(connection: Any, tags: list[str], run: Callable[[], Any]) -> tuple[Any, Any]:
     """The older path: the row is inserted and committed before the statement runs."""
     row = outbox.record(connection, tags)
     try:
         return run(), row
     except BaseException:
-        outbox.discard(connection, row)  # nothing was written
+        # Not in a transaction: it may have committed anyway (DDL, several statements, a
+        # reply lost after the COMMIT). Its row is bumped, as if it had.
+        _bump_failed(connection, tags, row)
         raise
+
+
+def _session(connection: Any) -> Any:
+    """The server's id for ``connection``'s session (a client-side call, no round trip)."""
+    try:
+        if connection.vendor in _CANCEL:
+            return connection.connection.thread_id()
+    except Exception:
+        pass
+    return None
+
+
+ABANDONED_WAIT = 10.0  # seconds to wait for a cancelled statement to end on the server
+# MySQL/MariaDB only: its client gives up on its own (``read_timeout``). PostgreSQL's
+# driver has no read timeout, and behind PgBouncer ``backend_pid`` is not the server's:
+# cancelling it by pid could reach another client's statement.
+_CANCEL = {"mysql": "KILL QUERY %s"}
+_RUNNING = {
+    "mysql": "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+    "WHERE ID = %s AND COMMAND <> 'Sleep'",
+}
+
+
+def _stop_abandoned(connection: Any, session: Any) -> None:
+    """A statement whose client lost its connection (a read timeout, a broken socket) may
+    still run on the server, and commit later: nothing would bump that commit. Cancel it
+    and wait until it is over, so that the bump which follows comes after whatever it
+    committed. Only when the connection is no longer usable. Never raises."""
+    if session is None or connection.vendor not in _CANCEL:
+        return
+    with contextlib.suppress(Exception):
+        if connection.connection is not None and connection.is_usable():
+            return  # an ordinary error: the server answered, the statement is over
+    try:
+        with outbox.private(connection.alias) as conn, conn.cursor() as cursor:
+            cursor.execute(_CANCEL[conn.vendor], [session])
+            deadline = time.monotonic() + ABANDONED_WAIT
+            while time.monotonic() < deadline:
+                cursor.execute(_RUNNING[conn.vendor], [session])
+                if not cursor.fetchone()[0]:
+                    return
+                time.sleep(0.05)
+        outbox.warn_once(connection.alias, "cancelling an abandoned statement", TimeoutError())
+    except Exception as exc:
+        outbox.warn_once(connection.alias, "cancelling an abandoned statement", exc)
+
+
+def _bump_failed(connection: Any, tags: list[str], row: Any) -> None:
+    """Bump a statement run outside a transaction that raised: part or all of it may be
+    committed, and nothing else would ever bump it (invalidate more, never less). ``row``
+    is its cover (``LEASED``, an outbox row, or ``None``: one is recorded). Never raises."""
+    from .invalidation import bump_written
+
+    with contextlib.suppress(Exception):
+        if row is None:
+            row = outbox.record(connection, tags)  # None on a broken connection: retried
+        with outbox.quiet():
+            bump_written(tags, connection, row)
 
 
 def _begin(connection: Any) -> str:

@@ -205,6 +205,7 @@ class WriteWatcher:
         text = sql if type(sql) is str else _text(sql, connection)
         tags = written_tags(text, params, many, connection.vendor)
         if not tags:
+            autocommit.note_statement(connection, text)  # BEGIN / COMMIT sent raw
             return execute(sql, params, many, context)
         if connection.in_atomic_block or not connection.get_autocommit():
             # In a transaction (an atomic block, or a manual one): bumped after its commit.
@@ -227,6 +228,7 @@ WATCHER = WriteWatcher()
 
 def install(connection: Any, **kwargs: Any) -> None:
     """Add the watcher to ``connection`` once (``connection_created`` receiver)."""
+    connection._smartcache_raw_transaction = False  # a new session: no transaction
     if WATCHER not in connection.execute_wrappers:
         connection.execute_wrappers.append(WATCHER)
 

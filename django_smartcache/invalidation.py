@@ -348,8 +348,11 @@ def bump_written(tags: list[str], connection: Any, row: outbox.Row | None) -> No
     did not, the row stays for the next flush.
     """
     if row is autocommit.LEASED:  # no row: if the bump does not land, one now
-        if not bump(tags, keep=False):
-            outbox.keep(tags, connection.alias)
+        try:
+            if not bump(tags, keep=False):
+                outbox.keep(tags, connection.alias)
+        finally:
+            leases.leave()  # (entered by ``autocommit.write``)
         return
     if bump(tags, keep=row is None):
         autocommit.acknowledge(connection, row)

@@ -70,6 +70,7 @@ _wake = threading.Event()
 _thread: list[Any] = [None, 0]  # the renewing thread, and the pid that started it
 _warned: set[str] = set()
 _counts = {"acquired": 0, "renewed": 0, "lost": 0, "reclaimed": 0}
+_inflight = [0]  # leased writes between their statement and their bump (this process)
 
 
 def _model():
@@ -106,10 +107,24 @@ def still_valid(alias: str, row: Any) -> bool:
     return lease is not None and lease.id == row and time.monotonic() - lease.confirmed < VALID
 
 
+def enter() -> None:
+    """A write relying on the lease is about to run: until ``leave()``, an exit keeps the
+    lease rows (to be reclaimed), as the bump this write owes may never land."""
+    with _lock:
+        _inflight[0] += 1
+
+
+def leave() -> None:
+    """The write's bump was made (or it is covered otherwise)."""
+    with _lock:
+        _inflight[0] -= 1
+
+
 def _want(alias: str) -> None:
     with _lock:
         if _thread[1] != os.getpid():  # a forked child: the parent's leases are not ours
             _leases.clear()
+            _inflight[0] = 0  # the parent's writes in flight are not ours either
             _thread[:] = [None, os.getpid()]
         if alias not in _leases:
             _leases[alias] = _Lease(alias)
@@ -148,11 +163,11 @@ def _renew(lease: _Lease) -> None:
         cursor = _cursor(lease)
         table, now = lease_table(lease.conn), _NOW[lease.conn.vendor]
         try:
-            if sent - lease.used > IDLE:  # no write needed it lately: give it up
+            if sent - lease.used > IDLE and _forget_idle(lease):  # no write needed it lately
+                # Forgotten first (no write relies on it from now on: ``still_valid``),
+                # and only with no leased write in flight, then deleted.
                 if lease.id is not None:
                     cursor.execute(f"DELETE FROM {table} WHERE id = %s", [lease.id])
-                with _lock:
-                    _leases.pop(lease.alias, None)
                 _close(lease)
                 return
             if lease.id is not None:
@@ -180,6 +195,18 @@ def _renew(lease: _Lease) -> None:
             exc,
         )
         _close(lease)
+
+
+def _forget_idle(lease: _Lease) -> bool:
+    """Stop relying on an idle ``lease``, unless a write asked for it meanwhile or a
+    leased write still owes its bump (its row must stay until that bump, or a reclaim)."""
+    with _lock:
+        if time.monotonic() - lease.used <= IDLE or _inflight[0] > 0:
+            return False
+        if _leases.get(lease.alias) is lease:
+            del _leases[lease.alias]
+        lease.confirmed = float("-inf")
+        return True
 
 
 def _insert(conn: Any, cursor: Any, table: str, now: str) -> Any:
@@ -242,8 +269,11 @@ def give_up(keep_rows: bool = False) -> None:
     fresh process. Never raises."""
     with _lock:
         mine = list(_leases.values()) if _thread[1] == os.getpid() else []
-        _leases.clear()
+        _leases.clear()  # from now on no write relies on them (``still_valid``)
         thread, _thread[0] = _thread[0], None
+        # A thread between a leased statement and its bump (a daemon thread at exit is
+        # frozen there): the row stays, so that a reclaim covers that write.
+        keep_rows = keep_rows or (_inflight[0] > 0 and _thread[1] == os.getpid())
     _wake.set()
     if thread is not None and thread is not threading.current_thread():
         thread.join(5)  # it stops after its current renewal: no connection reopened later
@@ -259,6 +289,7 @@ def give_up(keep_rows: bool = False) -> None:
 def reset() -> None:
     """As in a new process (tests): no lease, counters at zero."""
     give_up()
+    _inflight[0] = 0
     _warned.clear()
     for name in _counts:
         _counts[name] = 0
