@@ -7,20 +7,24 @@ all of a process's autocommit writes to a database with one row instead:
 
 * the process inserts a :class:`~django_smartcache.models.WriterLease` row before it
   relies on it, and a daemon thread renews it every ``BEAT`` seconds (``beat`` is set
-  to the database's own clock, so app servers' clocks never matter);
+  to the database's clock: a value that changes at each renewal);
 * while the last successful renewal was *sent* less than ``VALID`` seconds ago, an
   autocommit write runs as it would without the app, and is bumped right after;
-* a flush (any process) that finds a lease not renewed for ``STALE`` seconds (database
-  clock) bumps the global tag: every entry becomes stale, which covers every write of
-  the process that stopped renewing it (it died, or lost the database), then deletes
-  the row, only if it was still not renewed (a late renewal keeps it, after an
-  invalidation that was merely wasted).
+* a process whose flushes see a lease's ``beat`` unchanged for ``STALE`` seconds of its
+  own monotonic clock bumps the global tag: every entry becomes stale, which covers
+  every write of the process that stopped renewing it (it died, or lost the database),
+  then deletes the row, only if it was still not renewed (a late renewal keeps it,
+  after an invalidation that was merely wasted).
 
-Why a write is covered: a lease is reclaimed at least ``STALE`` seconds after the
-renewal before it was executed; a write relies on a renewal sent less than ``VALID``
-before the write's statement returned (checked again after it returns, see
-``still_valid``). ``VALID < STALE``, so any reclaim happens after the write committed,
-and its global bump covers it; a process that is alive bumps its own writes (a bump that
+Why a write is covered: a lease is reclaimed only by a process that saw its ``beat``
+unchanged since a moment ``o`` at least ``STALE`` seconds earlier, so the renewal the
+holder last relied on was executed, hence sent, before ``o``; a write relies on a
+renewal sent less than ``VALID`` before the write's statement returned (checked again
+after it returns, see ``still_valid``). ``VALID < STALE``, so any reclaim happens after
+the write committed, and its global bump covers it. Only durations are compared, each on
+one process's monotonic clock: no wall clock, neither the app servers' nor the
+database's, can make a live lease look stale. A process that is alive bumps its own
+writes (a bump that
 does not land gets an outbox row at once). A write whose lease is not valid takes the
 outbox path (``autocommit``). The cost is a little work per ``BEAT`` per writing process
 (one ``UPDATE``), and a whole-cache invalidation when a process dies without exiting
@@ -45,7 +49,7 @@ logger = logging.getLogger("django_smartcache")
 
 BEAT = 1.0  # seconds between renewals
 VALID = 2.5 * BEAT  # a write may rely on a renewal sent less than this long ago
-STALE = 4.0 * BEAT  # a flush reclaims a lease not renewed for this long (database clock)
+STALE = 4.0 * BEAT  # a flush reclaims a lease it saw unrenewed for this long (its own clock)
 IDLE = 60.0  # seconds without a covered write after which the lease is given up
 # The database clock, in UTC on MySQL (a DATETIME column: no DST jump in local time).
 _NOW = {"mysql": "UTC_TIMESTAMP(6)", "postgresql": "CURRENT_TIMESTAMP"}
@@ -229,40 +233,6 @@ def lease_table(connection: Any) -> str:
     return connection.ops.quote_name(_model()._meta.db_table)
 
 
-def reclaim(conn: Any, bump: Any) -> int:
-    """Bump the global tag for the leases of ``conn``'s database not renewed for
-    ``STALE`` seconds, then delete those still not renewed. Returns how many. Raises."""
-    if not supported(conn):
-        return 0
-    from .tags import GLOBAL
-
-    table, now = lease_table(conn), _NOW[conn.vendor]
-    with conn.cursor() as cursor:
-        cursor.execute(f"SELECT id, beat, {now} FROM {table}")
-        stale = [(pk, beat) for pk, beat, clock in cursor.fetchall() if _age(clock, beat) > STALE]
-    if not stale:
-        return 0
-    if not bump([GLOBAL], keep=False):
-        return 0  # the rows stay for the next flush
-    with conn.cursor() as cursor:
-        for pk, beat in stale:  # unless it was renewed meanwhile (then it was only wasted)
-            cursor.execute(f"DELETE FROM {table} WHERE id = %s AND beat = %s", [pk, beat])
-    _counts["reclaimed"] += len(stale)
-    logger.warning(
-        "%d writer lease(s) on database %r were not renewed for %.0f s (a process died "
-        "or lost the database): every cached entry was made stale, as its last writes "
-        "may not have been bumped.",
-        len(stale),
-        conn.alias,
-        STALE,
-    )
-    return len(stale)
-
-
-def _age(clock: Any, beat: Any) -> float:
-    return (clock - beat).total_seconds()
-
-
 def give_up(keep_rows: bool = False) -> None:
     """Delete this process's lease rows (``keep_rows``: leave them to be reclaimed, when
     bumps of this process did not land) and stop renewing: at exit, and in tests for a
@@ -293,6 +263,11 @@ def reset() -> None:
     _warned.clear()
     for name in _counts:
         _counts[name] = 0
+
+
+def count(name: str, n: int = 1) -> None:
+    """Add ``n`` to counter ``name`` (``counters()``)."""
+    _counts[name] += n
 
 
 def counters() -> dict[str, int]:

@@ -49,7 +49,7 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.utils import timezone
 
-from . import leases
+from . import lease_reclaim, leases
 from .conf import get_settings, on_settings_change
 
 logger = logging.getLogger("django_smartcache")
@@ -332,7 +332,7 @@ def _flush_database(alias: str, everything: bool, force: str | None, bump: Any) 
     if landed and leases.supported(connections[alias]):
         try:
             with private(alias) as conn:
-                leases.reclaim(conn, partial(bump, force=force))
+                lease_reclaim.reclaim(conn, partial(bump, force=force))
         except Exception as exc:
             warn_once(alias, "reclaiming writer leases", exc)
     return done, landed
@@ -412,6 +412,7 @@ def reset() -> None:
 
     autocommit.reset()
     leases.reset()
+    lease_reclaim.reset()
     _forget()  # (a settings change calls only this: the backlog's rows are still there)
 
 

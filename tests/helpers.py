@@ -83,3 +83,17 @@ def no_lease(monkeypatch):
     from django_smartcache import leases
 
     monkeypatch.setattr(leases, "supported", lambda connection: False)
+
+
+def flushes_over_stale() -> None:
+    """Another process's flushes over ``STALE`` seconds: the first sees the leases, the
+    last reclaims those whose renewal did not change meanwhile (a new process's first
+    flush only sees them)."""
+    import time
+
+    from django_smartcache import leases, outbox
+
+    outbox.reset()  # another process
+    outbox.flush()
+    time.sleep(leases.STALE + 0.5)
+    outbox.flush()

@@ -22,7 +22,7 @@ from django.test.utils import CaptureQueriesContext
 
 from django_smartcache import autocommit, invalidation, leases, outbox
 from django_smartcache.models import PendingInvalidation, WriterLease
-from tests.helpers import status
+from tests.helpers import flushes_over_stale, status
 from tests.test_outbox import CACHE_DOWN, NO_BACKOFF, rows, save_price, warm
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_outbox")]
@@ -87,8 +87,7 @@ def test_a_crash_right_after_commit_is_made_stale_by_another_process(client, lea
     theirs = WriterLease.objects.exclude(pid=os.getpid())
     assert theirs.count() == 1, "the dead process's lease is left behind"
     assert status(client.get("/catalog/")) == "HIT", "nobody bumped: stale until reclaimed"
-    time.sleep(leases.STALE + 0.5)  # no renewal since the process died
-    outbox.reset()  # the next reader is another process: its first cache use flushes
+    flushes_over_stale()  # the dead lease is seen, then reclaimed
     response = client.get("/catalog/")
     assert (status(response), response.content) == ("MISS", b"Laptop=7.00, Phone=499.00")
     assert not theirs.exists() and leases.counters()["reclaimed"] == 1
@@ -139,8 +138,9 @@ def test_without_renewals_writes_take_the_outbox_and_the_lease_is_reclaimed(
     assert any("pendinginvalidation" in q["sql"] for q in queries.captured_queries)
     assert status(client.get("/catalog/")) == "MISS", "bumped by the writer itself"
     assert status(client.get("/catalog/")) == "HIT"
+    outbox.flush()  # seen...
     time.sleep(leases.STALE)
-    outbox.flush()
+    outbox.flush()  # ... and unchanged STALE seconds later
     assert leases.counters()["reclaimed"] == 1, "nobody renews it: reclaimed"
     assert status(client.get("/catalog/")) == "MISS", "every entry made stale once"
     assert WriterLease.objects.count() == 0
