@@ -40,7 +40,7 @@ from . import autocommit, outbox
 from .invalidation import bump_on_commit, bump_written, cover
 from .sqlwrites import CASCADE, INSERT, ROWS, Write, analyse
 from .tags import exact_pk, model_bump_tags, model_tag, row_bump_tags
-from .tracking import is_tracked
+from .tracking import generation, is_tracked
 
 _tables: dict[str, list[type[models.Model]]] | None = None
 _local = threading.local()
@@ -105,19 +105,6 @@ def row_pks(params: Any, many: bool, count: int, pk: models.Field) -> list[Any] 
         return None
 
 
-def _model_tags(model: type[models.Model], write: Write, params: Any, many: bool) -> list[str]:
-    chain = [model, *model._meta.get_parent_list()]
-    if write.effect == INSERT:  # new rows only: no existing row's entries can be affected
-        return [model_tag(m) for m in chain]
-    if write.effect == ROWS:
-        owner = next(m for m in chain if write.table in _table_keys(m._meta.db_table))
-        if owner._meta.pk.column.lower() == write.pk_column and exact_pk(owner):
-            pks = row_pks(params, many, write.pk_count, owner._meta.pk)
-            if pks is not None:
-                return row_bump_tags(model, pks)
-    return model_bump_tags(model)
-
-
 _sides: dict[type[models.Model], set[type[models.Model]]] | None = None
 
 
@@ -141,31 +128,71 @@ def m2m_signalled(through: type[models.Model] | None) -> None:
     _local.m2m = through
 
 
-def _side_tags(model: type[models.Model]) -> list[str]:
-    """A write to a through table outside ``.add()``/``.remove()`` (``through.objects``,
-    raw SQL) does not say which rows gained or lost the relation: purge both sides."""
-    if getattr(_local, "m2m", None) is model:
-        return []
-    return [tag for side in m2m_sides(model) if is_tracked(side) for tag in model_bump_tags(side)]
-
-
 def written_tags(
     sql: str, params: Any = None, many: bool = False, vendor: str | None = None
 ) -> list[str]:
     """Tags a statement's write makes stale (empty for reads and untracked tables).
 
     ``vendor`` is the connection's (``"sqlite"``, ``"mysql"``, ``"postgresql"``);
-    without it the SQL is read every way those databases could read it.
+    without it the SQL is read every way those databases could read it. What does not
+    depend on ``params`` is worked out once per statement text (``_plan``): a save pays
+    for its row tags only.
     """
+    if _plans_generation[0] != generation():  # tracking decisions changed
+        _plans.clear()
+        _plans_generation[0] = generation()
+    plan = _plans.get((sql, vendor))
+    if plan is None:
+        if len(_plans) >= _PLANS_MAX:
+            _plans.clear()
+        plan = _plans[(sql, vendor)] = _plan(sql, vendor)
     tags: dict[str, None] = {}
+    for kind, model, fixed, extra in plan:
+        if kind is _FIXED:
+            tags.update(fixed)
+        elif kind is _ROWS:
+            field, count = extra
+            pks = row_pks(params, many, count, field)
+            tags.update(dict.fromkeys(row_bump_tags(model, pks) if pks is not None else fixed))
+        elif getattr(_local, "m2m", None) is not model:  # _SIDES, unless ``m2m_signalled``
+            tags.update(fixed)
+    return list(tags)
+
+
+_FIXED, _ROWS, _SIDES = "fixed", "rows", "sides"
+_PLANS_MAX = 5000
+_plans: dict[tuple[str, str | None], list[tuple[str, Any, Any, Any]]] = {}
+_plans_generation = [-1]
+
+
+def _plan(sql: str, vendor: str | None) -> list[tuple[str, Any, Any, Any]]:
+    """``written_tags``' work for ``sql`` that does not depend on its parameters."""
+    plan: list[tuple[str, Any, Any, Any]] = []
     for write in analyse(sql, vendor):
         tables = _referencing(write.table) if write.effect == CASCADE else [write.table]
         for table in tables:
             for model in table_models(table):
                 if is_tracked(model):
-                    tags.update(dict.fromkeys(_model_tags(model, write, params, many)))
-                tags.update(dict.fromkeys(_side_tags(model)))
-    return list(tags)
+                    plan.append(_model_plan(model, write))
+                # A write to a through table outside ``.add()``/``.remove()``
+                # (``through.objects``, raw SQL) does not say which rows gained or lost
+                # the relation: purge both sides (not while Django sends m2m_changed).
+                sides = [t for s in m2m_sides(model) if is_tracked(s) for t in model_bump_tags(s)]
+                if sides:
+                    plan.append((_SIDES, model, dict.fromkeys(sides), None))
+    return plan
+
+
+def _model_plan(model: type[models.Model], write: Write) -> tuple[str, Any, Any, Any]:
+    chain = [model, *model._meta.get_parent_list()]
+    if write.effect == INSERT:  # new rows only: no existing row's entries can be affected
+        return (_FIXED, model, dict.fromkeys(model_tag(m) for m in chain), None)
+    if write.effect == ROWS:
+        owner = next(m for m in chain if write.table in _table_keys(m._meta.db_table))
+        if owner._meta.pk.column.lower() == write.pk_column and exact_pk(owner):
+            extra = (owner._meta.pk, write.pk_count)
+            return (_ROWS, model, model_bump_tags(model), extra)  # (model-wide if not pks)
+    return (_FIXED, model, dict.fromkeys(model_bump_tags(model)), None)
 
 
 def _text(sql: Any, connection: Any) -> str:

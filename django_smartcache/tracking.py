@@ -19,6 +19,7 @@ _named: set[str] = set()
 _decided: dict[type, bool] = {}
 
 OWN_APP = "django_smartcache"
+_generation = [0]
 
 
 def _label(model: type[models.Model]) -> str:
@@ -32,6 +33,7 @@ def track(found: Iterable[type[models.Model]]) -> None:
         if label not in _named:
             _named.add(label)
             _decided.clear()
+            _generation[0] += 1
 
 
 def is_tracked(model: type[models.Model]) -> bool:
@@ -55,7 +57,13 @@ def _decide(model: type[models.Model]) -> bool:
     return _label(model) in {name.lower() for name in conf.TRACK_MODELS}
 
 
+def generation() -> int:
+    """A number that changes whenever a decision of ``is_tracked`` may have changed."""
+    return _generation[0]
+
+
 @on_settings_change
 def reset() -> None:
     """Forget decisions (settings changed)."""
     _decided.clear()
+    _generation[0] += 1
