@@ -30,7 +30,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import RedisError
 
-from .conf import get_settings, on_settings_change
+from ..conf import get_settings, on_settings_change
 
 logger = logging.getLogger("django_smartcache")
 

@@ -1,8 +1,8 @@
 """Dependencies discovered while an entry is being computed.
 
-Each computation pushes a :class:`Frame`; ``depend_on()`` and every inner cached
-computation (hit or miss) record their tags on *all* enclosing frames, so an
-outer entry goes stale whenever anything it was built from does ("bubbling").
+Each computation pushes a :class:`Frame`; ``depend_on()`` (``invalidation.tracking``) and
+every inner cached computation (hit or miss) record their tags on *all* enclosing frames,
+so an outer entry goes stale whenever anything it was built from does ("bubbling").
 """
 
 from __future__ import annotations
@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-
-from .tags import Dependency, dependency_models, read_tags
 
 _frames: ContextVar[tuple[Frame, ...]] = ContextVar("smartcache_frames", default=())
 
@@ -68,17 +66,3 @@ def record_reads(reads: Iterable[str]) -> None:
         reads = set(reads)
         for frame in frames:
             frame.reads |= reads
-
-
-def depend_on(*deps: Dependency) -> None:
-    """Declare that whatever is being cached right now depends on ``deps``.
-
-    Accepts model instances (row-level), model classes, ``"app_label.ModelName"``
-    strings and custom tag strings. Outside a cached computation it only checks
-    its arguments. Raises ``TypeError`` for anything else.
-    """
-    tags = read_tags(deps)
-    from .tracking import track
-
-    track(dependency_models(deps))
-    record(tags)

@@ -22,25 +22,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from .breaker import breaker
-from .conf import get_settings
+from ..conf import get_settings
+from ..stores.base import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store, is_held
 from .context import active, computing, record
-from .invalidation import pending_ok, settle
 from .privacy import watching
 from .snapshots import snapshot_may_predate
-from .stores import (
-    EARLY,
-    HIT,
-    MISS,
-    PASS,
-    REVOKED,
-    STALE,
-    VARY,
-    ReadResult,
-    Store,
-    get_store,
-    is_held,
-)
 
 _OLD = (STALE, EARLY, REVOKED)  # states that carry an old copy
 
@@ -150,27 +136,6 @@ def lookup(
             record(found.tags)
         return found, None
     return found, Fill(store, key, tags, found, lock)
-
-
-def guarded_lookup(
-    alias: str, key: str, tags: Sequence[str], *, wait: bool = True
-) -> tuple[ReadResult, Fill | None] | None:
-    """``lookup()`` behind the alias's breaker; ``None`` means: bypass the cache.
-
-    Bypass when the breaker is open, when an invalidation for ``alias`` is still
-    pending, or when reading fails (which the breaker records).
-    """
-    settle()  # a manual transaction of this thread committed: its bump first
-    guard = breaker(alias)
-    if not guard.allow() or not pending_ok(alias):
-        return None
-    try:
-        found = lookup(get_store(alias), key, tags, wait=wait)
-    except Exception as exc:
-        guard.failed(exc, "reading")
-        return None
-    guard.succeeded()
-    return found
 
 
 def served_as(found: ReadResult, fill: Fill | None) -> str | None:

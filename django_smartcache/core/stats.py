@@ -23,8 +23,8 @@ from typing import Any
 
 from django.core.signals import request_finished
 
+from ..stores.factory import get_store
 from .breaker import breaker
-from .stores import get_store
 
 EVENTS = ("HIT", "MISS", "STALE", "BYPASS")
 DEP = "dep:"

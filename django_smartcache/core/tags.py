@@ -25,7 +25,9 @@ from typing import Any
 from django.apps import apps
 from django.db import models
 
-GLOBAL = "g"
+# Re-exported: the tag ``invalidate_all()`` bumps; the stores know it by name too.
+from ..stores.base import GLOBAL as GLOBAL
+
 _SAFE = re.compile(r"^[\w.:/@+=-]{1,120}$")
 
 Dependency = Any  # a model class, a model instance, or a string

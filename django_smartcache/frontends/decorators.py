@@ -11,9 +11,9 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.core import checks
 from django.utils.decorators import markcoroutinefunction
 
-from .checks import check_installed
+from ..core.tags import Dependency, check_dependency_list, check_timeout
 from .pages import PageCache
-from .tags import Dependency, check_dependency_list, check_timeout
+from .registry import check_installed
 
 # ready() does not run when the app is not installed: say so at check time.
 checks.register(check_installed)

@@ -30,14 +30,16 @@ from django.db import models
 from django.db.models.query import QuerySet
 from django.template.base import FilterExpression, NodeList, Parser, Token, Variable
 
-from .. import csrf, privacy
-from ..breaker import breaker
 from ..conf import get_settings
-from ..context import record
-from ..engine import guarded_lookup, served_as
-from ..invalidation import use_alias
-from ..tags import GLOBAL, dependency_models, read_tags
-from ..tracking import track
+from ..core import privacy
+from ..core.breaker import breaker
+from ..core.context import record
+from ..core.engine import served_as
+from ..core.tags import GLOBAL, dependency_models, read_tags
+from ..invalidation.bumps import use_alias
+from ..invalidation.recovery import guarded_lookup
+from ..invalidation.tracking import track
+from . import csrf
 
 register = template.Library()
 

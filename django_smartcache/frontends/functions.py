@@ -14,14 +14,11 @@ from django.core import checks
 from django.db import models
 from django.http import HttpRequest
 
-from . import csrf, privacy, registry, stats
-from .breaker import breaker
-from .checks import check_installed
-from .conf import get_settings
-from .engine import guarded_lookup, served_as
-from .invalidation import bump, use_alias
-from .stores import get_store
-from .tags import (
+from ..conf import get_settings
+from ..core import privacy, stats
+from ..core.breaker import breaker
+from ..core.engine import served_as
+from ..core.tags import (
     GLOBAL,
     Dependency,
     check_dependency_list,
@@ -30,12 +27,27 @@ from .tags import (
     dependency_models,
     read_tags,
 )
-from .tracking import track
+from ..invalidation.bumps import bump, use_alias
+from ..invalidation.recovery import guarded_lookup
+from ..invalidation.tracking import track
+from ..stores.factory import get_store
+from . import csrf, registry
+from .registry import check_installed
 
 # ready() does not run when the app is not installed: say so at check time.
 checks.register(check_installed)
 
 T = TypeVar("T")
+
+# ``cached(write_through=True)`` functions: (no-argument refresh, their tags, their own tag).
+write_through_functions: list[tuple[Callable[[], Any], Callable[[], list[str]], str]] = []
+
+
+def register_function(
+    refresh: Callable[[], Any], tags: Callable[[], list[str]], own_tag: str
+) -> None:
+    """Recompute ``refresh`` whenever one of its dependency tags is bumped (``writethrough``)."""
+    write_through_functions.append((refresh, tags, own_tag))
 
 
 def _normalize(value: Any) -> Any:
@@ -265,8 +277,6 @@ def cached(
         wrapper.invalidate = invalidate  # type: ignore[attr-defined]
         wrapper.refresh = refresh  # type: ignore[attr-defined]
         if write_through:
-            from .writethrough import register_function
-
             register_function(refresh, tags, own_tag)
         return wrapper
 

@@ -18,8 +18,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone, translation
 from django.utils.functional import SimpleLazyObject, empty
 
-from . import csrf, privacy
-from .standins import Recorder
+from ..core import privacy
+from ..core.standins import Recorder
+from . import csrf
 
 cc_delim_re = re.compile(r"\s*,\s*")  # Django 6.1 dropped django.utils.cache.cc_delim_re
 _LOCALE_MIDDLEWARE = "django.middleware.locale.LocaleMiddleware"

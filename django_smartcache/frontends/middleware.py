@@ -23,8 +23,8 @@ from typing import Any
 
 from django.utils.deprecation import MiddlewareMixin
 
-from . import privacy
-from .standins import Recorder, Target, quiet, watched_copy
+from ..core import privacy
+from ..core.standins import Recorder, Target, quiet, watched_copy
 
 
 class SmartcacheMiddleware(MiddlewareMixin):

@@ -10,14 +10,16 @@ from typing import Any
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
-from . import csrf, http, privacy, registry, stats
-from .breaker import breaker
-from .conf import get_settings
-from .engine import Fill, guarded_lookup, served_as
-from .invalidation import use_alias
-from .stores import VARY
-from .tags import GLOBAL, Dependency, dependency_models, read_tags, url_tag
-from .tracking import track
+from ..conf import get_settings
+from ..core import privacy, stats
+from ..core.breaker import breaker
+from ..core.engine import Fill, served_as
+from ..core.tags import GLOBAL, Dependency, dependency_models, read_tags, url_tag
+from ..invalidation.bumps import use_alias
+from ..invalidation.recovery import guarded_lookup
+from ..invalidation.tracking import track
+from ..stores.base import VARY
+from . import csrf, http, registry
 
 logger = logging.getLogger("django_smartcache")
 

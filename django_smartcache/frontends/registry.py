@@ -2,7 +2,8 @@
 
 Filled at decoration time, read by the admin page and ``manage.py smartcache stats``
 to show which cached views and functions depend on which models. In-process
-only: it lists what this process has imported.
+only: it lists what this process has imported. ``check_installed`` is the system check
+the decorator modules register: declaring needs the app installed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .tags import Dependency, dependency_models
+from django.apps import apps
+from django.core import checks
+
+from ..core.tags import Dependency, dependency_models
 
 VIEW, FUNCTION = "view", "function"
 
@@ -55,3 +59,17 @@ def declared() -> list[Declared]:
     """Every cached view and function this process declared, by kind and name."""
     with _lock:
         return sorted(_declared.values(), key=lambda d: (d.kind, d.name))
+
+
+def check_installed(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The decorators are used: the app must be installed, or nothing is ever invalidated."""
+    if apps.is_installed("django_smartcache"):
+        return []
+    return [
+        checks.Error(
+            "django_smartcache's decorators are used but 'django_smartcache' is not in "
+            "INSTALLED_APPS: committed changes would not invalidate the cached entries.",
+            hint="Add 'django_smartcache' to INSTALLED_APPS.",
+            id="smartcache.E003",
+        )
+    ]

@@ -17,24 +17,16 @@ from typing import Any, TypeVar
 from django.apps import apps
 from django.db import models
 
-from .conf import get_settings
-from .context import depend_on
+from ..conf import get_settings
+from ..core.tags import GLOBAL, exact_pk, model_from_label, purge_tag, row_tag
+from ..invalidation.bumps import on_landed
+from ..invalidation.tracking import depend_on, track
+from . import functions
 from .functions import cache_aside
-from .tags import GLOBAL, exact_pk, model_from_label, purge_tag, row_tag
-from .tracking import track
 
 logger = logging.getLogger("django_smartcache")
 
 M = TypeVar("M", bound=models.Model)
-
-_functions: list[tuple[Callable[[], Any], Callable[[], list[str]], str]] = []
-
-
-def register_function(
-    refresh: Callable[[], Any], tags: Callable[[], list[str]], own_tag: str
-) -> None:
-    """Recompute ``refresh`` whenever one of its dependency tags is bumped."""
-    _functions.append((refresh, tags, own_tag))
 
 
 def _row_key(model: type[models.Model], pk: Any) -> tuple[str, list[str], Any]:
@@ -94,9 +86,9 @@ def refresh(tags: Iterable[str]) -> None:
                 label, _, pk = tag[2:].partition(":")
                 if label in wanted:
                     _guarded(_refresh_row, label, pk)
-    if _functions:
+    if functions.write_through_functions:
         bumped = set(tags) - {GLOBAL}
-        for refresh_function, function_tags, own in _functions:
+        for refresh_function, function_tags, own in functions.write_through_functions:
             if bumped & (set(function_tags()) - {GLOBAL, own}):
                 _guarded(refresh_function)
 
@@ -113,3 +105,6 @@ def _guarded(action: Callable[..., Any], *args: Any) -> None:
         action(*args)
     except Exception:
         logger.warning("Write-through failed; the entry will be recomputed on read.", exc_info=True)
+
+
+on_landed(refresh)  # every bump that reached every cache (``bumps.bump``)

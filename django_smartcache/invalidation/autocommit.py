@@ -12,7 +12,7 @@ no manual transaction) is run as
    ``EXACT`` row tags);
 3. the statement itself;
 4. ``COMMIT``: the row and the data are committed together, or neither is;
-5. the bump (``invalidation.bump_written``); once it has landed, the row is
+5. the bump (``bumps.bump_written``); once it has landed, the row is
    *acknowledged*: only its id is kept, in this process's backlog;
 6. later, the backlog is deleted in batches (``DELETE ... WHERE id IN (...)``).
 
@@ -61,8 +61,8 @@ from typing import Any
 
 from django.db import connections
 
+from ..conf import get_settings
 from . import leases, outbox
-from .conf import get_settings
 
 LAZY = 0.2  # seconds an acknowledged row waits for the batch that deletes it
 BACKLOG = 1000  # acknowledged ids per database at most; past it the writer deletes them
@@ -93,9 +93,20 @@ def shareable(connection: Any, sql: str) -> bool:
 LEASED = outbox.Row(None, frozenset())  # the write is covered by this process's lease
 
 
-def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) -> tuple[Any, Any]:
+def write(
+    connection: Any,
+    sql: str,
+    tags: list[str],
+    run: Callable[[], Any],
+    *,
+    bump_failed: Callable[[list[str], Any, Any], None],
+) -> tuple[Any, Any]:
     """Run the statement (``run()``) with its cover: ``(result, row)``, where ``row`` is
-    its outbox row, ``LEASED`` (this process's lease covers it) or ``None``."""
+    its outbox row, ``LEASED`` (this process's lease covers it) or ``None``.
+
+    A statement that raises outside a transaction is bumped anyway, with
+    ``bump_failed(tags, connection, row)`` (``bumps.bump_written``, passed in: bumps
+    builds on this module)."""
     if not get_settings().OUTBOX or not outbox.has_table(connection.alias):
         return run(), None
     if leases.supported(connection) and not raw_transaction(connection):
@@ -113,7 +124,7 @@ def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) ->
                 covered = leases.still_valid(connection.alias, lease)
                 if not covered:
                     leases.leave()
-                _bump_failed(connection, tags, LEASED if covered else None)
+                _bump_failed(connection, tags, LEASED if covered else None, bump_failed)
                 raise
             if leases.still_valid(connection.alias, lease):
                 return result, LEASED
@@ -122,7 +133,7 @@ def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) ->
             # a row of its own now, committed at once, before the bump.
             return result, outbox.record(connection, tags)
     if not shareable(connection, sql):
-        return _row_first(connection, tags, run)
+        return _row_first(connection, tags, run, bump_failed)
     row_tags = tags if sum(t.startswith("r:") for t in tags) <= EXACT else outbox.widen(tags)
     try:
         _raw(connection, _begin(connection))
@@ -131,7 +142,7 @@ def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) ->
         if failed >= REFUSALS:  # a pooler in statement mode, say: not again
             _refused.add(connection.alias)
         outbox.warn_once(connection.alias, "starting a transaction for a write", exc)
-        return _row_first(connection, tags, run)
+        return _row_first(connection, tags, run, bump_failed)
     taken: list[Any] = []
     try:
         if connection.vendor == "sqlite":
@@ -142,7 +153,7 @@ def write(connection: Any, sql: str, tags: list[str], run: Callable[[], Any]) ->
     except Exception as exc:
         _rollback(connection, taken)
         outbox.warn_once(connection.alias, "writing", exc)
-        return _row_first(connection, tags, run)
+        return _row_first(connection, tags, run, bump_failed)
     try:
         result = run()
     except BaseException:
@@ -191,7 +202,9 @@ def raw_transaction(connection: Any) -> bool:
     return False
 
 
-def _row_first(connection: Any, tags: list[str], run: Callable[[], Any]) -> tuple[Any, Any]:
+def _row_first(
+    connection: Any, tags: list[str], run: Callable[[], Any], bump_failed: Callable[..., None]
+) -> tuple[Any, Any]:
     """The older path: the row is inserted and committed before the statement runs."""
     row = outbox.record(connection, tags)
     try:
@@ -199,7 +212,7 @@ def _row_first(connection: Any, tags: list[str], run: Callable[[], Any]) -> tupl
     except BaseException:
         # Not in a transaction: it may have committed anyway (DDL, several statements, a
         # reply lost after the COMMIT). Its row is bumped, as if it had.
-        _bump_failed(connection, tags, row)
+        _bump_failed(connection, tags, row, bump_failed)
         raise
 
 
@@ -248,12 +261,12 @@ def _stop_abandoned(connection: Any, session: Any) -> None:
         outbox.warn_once(connection.alias, "cancelling an abandoned statement", exc)
 
 
-def _bump_failed(connection: Any, tags: list[str], row: Any) -> None:
+def _bump_failed(
+    connection: Any, tags: list[str], row: Any, bump_written: Callable[..., None]
+) -> None:
     """Bump a statement run outside a transaction that raised: part or all of it may be
     committed, and nothing else would ever bump it (invalidate more, never less). ``row``
     is its cover (``LEASED``, an outbox row, or ``None``: one is recorded). Never raises."""
-    from .invalidation import bump_written
-
     with contextlib.suppress(Exception):
         if row is None:
             row = outbox.record(connection, tags)  # None on a broken connection: retried
@@ -402,7 +415,7 @@ def backlog() -> dict[str, int]:
 
 
 def reset() -> None:
-    """Forget the backlog and the refusals, as in a new process (``outbox.reset``)."""
+    """Forget the backlog and the refusals, as in a new process (``recovery.reset``)."""
     with _lock:
         _backlog.clear()
         _oldest.clear()

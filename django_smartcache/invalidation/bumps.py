@@ -3,7 +3,7 @@
 A bump gives each tag a new random token; entries stamped with the old token
 stop matching. It costs one script call whatever the number of entries. A bump
 that cannot reach the cache is kept and retried; until it lands, this process
-serves nothing from that cache (see ``pending_ok``). Bumps of database writes
+serves nothing from that cache (see ``recovery.pending_ok``). Bumps of database writes
 are also recorded in the outbox table, in the writing transaction, so other
 processes, and a process that died right after commit, cannot lose them
 (see ``outbox``).
@@ -19,17 +19,23 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from ..conf import get_settings
+from ..core.breaker import breaker
+from ..core.tags import GLOBAL, Dependency, bump_tags, dependency_models
+from ..stores.factory import get_store
 from . import autocommit, leases, outbox
-from .breaker import breaker
-from .conf import get_settings
-from .stores import get_store
-from .tags import GLOBAL, Dependency, bump_tags, dependency_models
 from .tracking import track
 
 _extra_aliases: set[str] = set()
 _pending: dict[str, set[str]] = {}
 _lock = threading.Lock()
 _local = threading.local()
+_landed_listeners: list[Callable[[list[str]], None]] = []
+
+
+def on_landed(listener: Callable[[list[str]], None]) -> None:
+    """Call ``listener(tags)`` after each bump that reached every cache (write-through)."""
+    _landed_listeners.append(listener)
 
 
 def use_alias(alias: str | None) -> None:
@@ -55,9 +61,8 @@ def bump(tags: Iterable[str], *, force: str | None = None, keep: bool = True) ->
     tags = list(tags)
     landed = [_bump_alias(alias, tags, force=alias == force) for alias in _aliases()]
     if tags and all(landed):
-        from .writethrough import refresh
-
-        refresh(tags)
+        for listener in _landed_listeners:
+            listener(tags)
     delay = get_settings().REPLICA_DELAY
     if tags and delay:
         _bump_later(tags, delay)
@@ -108,19 +113,15 @@ def _exit() -> None:
 atexit.register(_exit)
 
 
-def pending_ok(alias: str) -> bool:
-    """Whether this request may serve hits from ``alias`` (call it after ``allow()``).
+def retry(alias: str) -> bool:
+    """Retry this process's pending bumps for ``alias``; whether none is left.
 
-    Flushes the outbox first when that is due (first use, the breaker probing after
-    an outage, or every ``OUTBOX_INTERVAL``), then retries this process's own
-    pending bumps. False while a bump for ``alias`` has not landed.
+    ``recovery.pending_ok`` calls it after the outbox check; false while a bump for
+    ``alias`` has not landed.
     """
-    guard = breaker(alias)
-    if not outbox.check(alias if guard.recovering else None):
-        return False
     if alias not in _pending:
         return True
-    if guard.blocked():
+    if breaker(alias).blocked():
         return False  # the outbox flush just failed to reach it: do not wait again
     _bump_alias(alias, (), force=True)
     return alias not in _pending

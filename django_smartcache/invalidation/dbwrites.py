@@ -36,10 +36,10 @@ from django.apps import apps
 from django.db import models
 from django.db.backends.signals import connection_created
 
-from . import autocommit, outbox
-from .invalidation import bump_on_commit, bump_written, cover
+from ..core.tags import exact_pk, model_bump_tags, model_tag, row_bump_tags
+from . import autocommit, bumps, outbox
+from .bumps import bump_on_commit, bump_written, cover
 from .sqlwrites import CASCADE, INSERT, ROWS, Write, analyse
-from .tags import exact_pk, model_bump_tags, model_tag, row_bump_tags
 from .tracking import is_tracked
 
 _tables: dict[str, list[type[models.Model]]] | None = None
@@ -215,7 +215,11 @@ class WriteWatcher:
             _local.recent = set()
             return result
         result, row = autocommit.write(
-            connection, text, tags, lambda: execute(sql, params, many, context)
+            connection,
+            text,
+            tags,
+            lambda: execute(sql, params, many, context),
+            bump_failed=bumps.bump_written,  # bumps', not this module's name (tests replace it)
         )
         with outbox.quiet():  # the statement may still be open (RETURNING rows unread)
             bump_written(tags, connection, row)

@@ -22,6 +22,8 @@ invalidates again):
 * otherwise at most every ``OUTBOX_INTERVAL`` seconds, from the read path; this periodic
   flush leaves rows younger than ``GRACE`` seconds to the process that is bumping them.
 
+This module writes, reads and deletes the rows; flushing them is ``recovery``'s (it bumps).
+
 A check is one query per database (whose router allows the table, and that has it), on
 a connection of its own (never the request's transaction), except on SQLite (one writer
 per file): there the thread's own connection, outside a transaction only.
@@ -37,32 +39,22 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
-from datetime import timedelta
-from functools import partial
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.utils import timezone
 
-from . import lease_reclaim, leases
-from .conf import get_settings, on_settings_change
+from ..conf import get_settings, on_settings_change
 
 logger = logging.getLogger("django_smartcache")
 
-GRACE = 1.0  # seconds a periodic flush leaves a new row to the process that wrote it
-WAIT = 1.0  # seconds a request waits for another thread's first or recovery flush
 BATCH = 500  # rows per flush query
-ROUNDS = 20  # flush queries per database per flush, at most
 
-_flush_lock = threading.Lock()  # one flush at a time in this process
 _conn_lock = threading.RLock()  # guards the private connections
-_next_check = 0.0  # monotonic time of the next periodic flush; 0.0 = not flushed yet
-_last_full = 0.0  # monotonic time the last flush of every row started
 _tables: dict[str, bool] = {}  # database alias -> the table exists there
 _private: dict[str, Any] = {}  # database alias -> this module's own connection
 _warned: set[tuple[str, str]] = set()
@@ -78,7 +70,7 @@ class Row(NamedTuple):
 
 
 def _model():
-    from .models import PendingInvalidation
+    from ..models import PendingInvalidation
 
     return PendingInvalidation
 
@@ -249,71 +241,6 @@ class private:
             _conn_lock.release()
 
 
-# --------------------------------------------------------------------------- flushing
-
-
-def check(recovering: str | None = None) -> bool:
-    """Flush the outbox when due; ``False`` when this request must not serve hits.
-
-    Due on the first call in the process, when ``recovering`` names a cache whose
-    breaker is probing after an outage, and every ``OUTBOX_INTERVAL`` seconds. While
-    a due flush runs, the process's other requests wait for it (up to ``WAIT``
-    seconds; then they bypass the cache after a first or recovery flush, and go on
-    after a periodic one).
-    """
-    global _next_check, _last_full
-    asked = time.monotonic()
-    if recovering is None and asked < _next_check:
-        return True  # the hit path: one clock read, one comparison
-    conf = get_settings()
-    if not conf.OUTBOX or getattr(_local, "quiet", False):
-        return True
-    first = _next_check == 0.0
-    everything = bool(first or recovering)
-    if not _flush_lock.acquire(timeout=WAIT):
-        return not everything
-    try:
-        if first and _next_check != 0.0:
-            return True  # another thread did the first flush meanwhile
-        if not everything and time.monotonic() < _next_check:
-            return True
-        if recovering and _last_full > asked:
-            return True  # a full flush started after this request arrived
-        started = time.monotonic()
-        flush(everything=everything, force=recovering)
-        if everything:
-            _last_full = started
-        _next_check = time.monotonic() + conf.OUTBOX_INTERVAL
-    finally:
-        _flush_lock.release()
-    return True
-
-
-def flush(*, everything: bool = True, force: str | None = None) -> int:
-    """Bump the tags of the outbox rows of every database, then delete those rows.
-
-    ``everything=False`` leaves rows younger than ``GRACE`` seconds (their writer is
-    normally bumping them now). ``force`` names a cache alias to try even though its
-    breaker is open (the probe's). Rows stay when the bump does not land everywhere.
-    Returns the number of rows deleted. Errors are logged, never raised.
-    """
-    from .invalidation import bump
-
-    done = 0
-    with quiet():  # the bump may read the cache (write-through): no flush inside a flush
-        for alias in databases():
-            try:
-                flushed, landed = _flush_database(alias, everything, force, bump)
-            except Exception as exc:
-                warn_once(alias, "flushing the outbox", exc)
-                continue
-            done += flushed
-            if not landed:
-                break  # the cache did not answer: do not wait on it again for the next one
-    _counts["flushes"] += 1
-    return done
-
-
 @contextmanager
 def quiet() -> Iterator[None]:
     """No flush from this thread meanwhile (inside a flush, or inside a statement)."""
@@ -325,58 +252,9 @@ def quiet() -> Iterator[None]:
         _local.quiet = before
 
 
-def _flush_database(alias: str, everything: bool, force: str | None, bump: Any) -> tuple[int, bool]:
-    """Flush one database: ``(rows deleted, whether every bump landed)``; then reclaim
-    the writer leases of processes that stopped renewing them (``leases``)."""
-    done, landed = _flush_rows(alias, everything, force, bump)
-    if landed and leases.supported(connections[alias]):
-        try:
-            with private(alias) as conn:
-                lease_reclaim.reclaim(conn, partial(bump, force=force))
-        except Exception as exc:
-            warn_once(alias, "reclaiming writer leases", exc)
-    return done, landed
-
-
-def _flush_rows(alias: str, everything: bool, force: str | None, bump: Any) -> tuple[int, bool]:
-    model = _model()
-    grace = min(GRACE, get_settings().OUTBOX_INTERVAL)
-    main = connections[alias]
-    if main.vendor == "sqlite":
-        # One writer per file: a second connection would wait on any lock this thread
-        # holds. Outside a transaction, this thread's own connection sees only committed
-        # rows; inside one, it would see its own uncommitted rows, so wait until later.
-        if main.in_atomic_block:
-            return 0, True
-        use = partial(nullcontext, main)
-    else:
-        use = partial(private, alias)
-    from .autocommit import tidy_database
-
-    tidy_database(alias)  # this process's acknowledged rows: deleted, never bumped
-    done = 0
-    for _ in range(ROUNDS):
-        query = model._base_manager.order_by("pk")
-        if not everything:
-            query = query.filter(created__lt=timezone.now() - timedelta(seconds=grace))
-        query = query.values_list("pk", "tags")[:BATCH]
-        with use() as conn:
-            sql, params = query.query.get_compiler(connection=conn).as_sql()
-            with conn.cursor() as cursor:
-                cursor.execute(sql, params)
-                rows = cursor.fetchall()
-        if not rows:
-            return done, True
-        tags = sorted({tag for _, text in rows for tag in text.split()})
-        if not bump(tags, force=force, keep=False):
-            return done, False  # kept for the next flush; the in-process retry has them too
-        with use() as conn:
-            delete(conn, [pk for pk, _ in rows])
-        done += len(rows)
-        _counts["flushed"] += len(rows)
-        if len(rows) < BATCH:
-            return done, True
-    return done, True
+def quieted() -> bool:
+    """Whether this thread is inside ``quiet()``."""
+    return getattr(_local, "quiet", False)
 
 
 # --------------------------------------------------------------------------- reporting
@@ -401,31 +279,24 @@ def warn_once(alias: str, doing: str, exc: BaseException) -> None:
     )
 
 
+def tally(name: str, count: int = 1) -> None:
+    """Add to one of this process's outbox figures (``counters``)."""
+    _counts[name] += count
+
+
 def counters() -> dict[str, int]:
     """This process's outbox figures: rows written, widened, flushed; flushes; errors."""
     return {name: _counts[name] for name in ("written", "widened", "flushed", "flushes", "errors")}
 
 
-def reset() -> None:
-    """Forget per-process state, as in a new process (tests): also the autocommit backlog."""
-    from . import autocommit
-
-    autocommit.reset()
-    leases.reset()
-    lease_reclaim.reset()
-    _forget()  # (a settings change calls only this: the backlog's rows are still there)
-
-
 @on_settings_change
-def _forget() -> None:
-    """Forget connections, tables, the clock, warnings and counters (settings changed)."""
-    global _next_check, _last_full
+def forget() -> None:
+    """Forget connections, tables, warnings and counters (settings changed)."""
     with _conn_lock:
         for conn in _private.values():
             with contextlib.suppress(Exception):
                 conn.close()
         _private.clear()
-    _next_check = _last_full = 0.0
     _tables.clear()
     _warned.clear()
     _counts.clear()

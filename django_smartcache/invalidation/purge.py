@@ -6,8 +6,8 @@ from urllib.parse import unquote, urlsplit
 
 from django.db import models
 
-from .invalidation import bump, invalidate
-from .tags import model_from_label, url_tag  # model_from_label: imported from here by callers
+from ..core.tags import model_from_label, url_tag  # model_from_label: imported from here by callers
+from .bumps import bump, invalidate
 
 
 def url_path(path_or_url: str) -> str:

@@ -7,10 +7,11 @@ from typing import Any
 from django.core.signals import request_finished
 from django.db.models.signals import m2m_changed, post_delete, post_migrate, post_save
 
+from ..core.tags import model_bump_tags, row_bump_tags
+from . import dbwrites, outbox
 from .autocommit import tidy_thread
+from .bumps import bump_on_commit, settle
 from .dbwrites import m2m_signalled, recently_bumped
-from .invalidation import bump_on_commit, settle
-from .tags import model_bump_tags, row_bump_tags
 from .tracking import is_tracked
 
 UID = "django_smartcache"
@@ -52,8 +53,6 @@ def _m2m_changed(
 
 def connect() -> None:
     """Connect the receivers for every model (filtered by ``is_tracked``) and the watcher."""
-    from . import dbwrites, outbox
-
     dbwrites.connect()
     # ``migrate`` may just have created the outbox table: look for it again.
     post_migrate.connect(outbox.forget_tables, dispatch_uid=f"{UID}.outbox")

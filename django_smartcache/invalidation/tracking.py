@@ -1,4 +1,4 @@
-"""Which models' writes invalidate the cache.
+"""Which models' writes invalidate the cache, and ``depend_on()``, which names them.
 
 By default every model is tracked except those of ``SMARTCACHE["UNTRACKED_APPS"]``
 (sessions, admin log, content types, migrations): a worker process that never
@@ -13,7 +13,9 @@ from collections.abc import Iterable
 
 from django.db import models
 
-from .conf import get_settings, on_settings_change
+from ..conf import get_settings, on_settings_change
+from ..core.context import record
+from ..core.tags import Dependency, dependency_models, read_tags
 
 _named: set[str] = set()
 _decided: dict[type, bool] = {}
@@ -41,6 +43,18 @@ def is_tracked(model: type[models.Model]) -> bool:
         decided = _decide(model)
         _decided[model] = decided
     return decided
+
+
+def depend_on(*deps: Dependency) -> None:
+    """Declare that whatever is being cached right now depends on ``deps``.
+
+    Accepts model instances (row-level), model classes, ``"app_label.ModelName"``
+    strings and custom tag strings. Outside a cached computation it only checks
+    its arguments. Raises ``TypeError`` for anything else.
+    """
+    tags = read_tags(deps)
+    track(dependency_models(deps))
+    record(tags)
 
 
 def _decide(model: type[models.Model]) -> bool:

@@ -28,9 +28,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy, ngettext
 
-from .invalidation import invalidate
-from .models import can_purge
-from .tracking import OWN_APP, is_tracked
+from ..invalidation.bumps import invalidate
+from ..invalidation.tracking import OWN_APP, is_tracked
+from ..models import can_purge
 
 logger = logging.getLogger("django_smartcache")
 

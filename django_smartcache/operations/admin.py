@@ -20,11 +20,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from ..invalidation.bumps import invalidate, invalidate_all
+from ..invalidation.purge import invalidate_url, model_from_label, url_path
+from ..models import CacheControl, can_purge
 from . import overview
 from .actions import SmartcacheAdminMixin
-from .invalidation import invalidate, invalidate_all
-from .models import CacheControl, can_purge
-from .purge import invalidate_url, model_from_label, url_path
 
 logger = logging.getLogger("django_smartcache")
 

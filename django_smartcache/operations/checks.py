@@ -1,9 +1,9 @@
 """System checks: a wrong ``SMARTCACHE`` or cache alias fails at start-up, by name.
 
-``check_settings`` and ``check_admin_actions`` are registered by the app's
-``ready()``; ``check_installed`` by the decorator modules when they are
-imported, because ``ready()`` never runs when the app is missing from
-``INSTALLED_APPS``.
+``check_settings``, ``check_middleware`` and ``check_admin_actions`` are registered by the
+app's ``ready()``. ``check_installed`` is the front ends' (``frontends.registry``): the
+decorator modules register it when they are imported, because ``ready()`` never runs
+when the app is missing from ``INSTALLED_APPS``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from django.apps import apps
 from django.conf import settings
 from django.core import checks
 
-from .conf import DEFAULTS, problems
+from ..conf import DEFAULTS, problems
+from ..frontends.registry import declared
+from ..invalidation.tracking import OWN_APP, is_tracked
 
 _LOCAL_BACKENDS = {
     "django.core.cache.backends.locmem.LocMemCache": (
@@ -92,8 +94,6 @@ def _unknown_models(raw: dict[str, Any]) -> list[checks.CheckMessage]:
 
 def _unsafe_backends(caches: dict[str, Any], alias: str) -> list[checks.CheckMessage]:
     """Aliases entries are stored in whose backend cannot keep the guarantees."""
-    from .registry import declared
-
     used = {alias, *(item.alias for item in declared() if item.alias in caches)}
     found = []
     for name in sorted(used):
@@ -150,8 +150,6 @@ def _is_cluster(config: dict[str, Any]) -> bool:
 
 def _decorator_aliases(caches: dict[str, Any]) -> list[checks.CheckMessage]:
     """``cache=`` aliases of decorated views and functions that are not in ``CACHES``."""
-    from .registry import declared
-
     return [
         checks.Error(
             f"The cached {item.kind} {item.name} uses cache={item.alias!r}, "
@@ -164,26 +162,11 @@ def _decorator_aliases(caches: dict[str, Any]) -> list[checks.CheckMessage]:
     ]
 
 
-def check_installed(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """The decorators are used: the app must be installed, or nothing is ever invalidated."""
-    if apps.is_installed("django_smartcache"):
-        return []
-    return [
-        checks.Error(
-            "django_smartcache's decorators are used but 'django_smartcache' is not in "
-            "INSTALLED_APPS: committed changes would not invalidate the cached entries.",
-            hint="Add 'django_smartcache' to INSTALLED_APPS.",
-            id="smartcache.E003",
-        )
-    ]
-
-
 def check_admin_actions(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Tracked models registered in an admin site after the app was ready lack the action."""
     from django.contrib.admin.sites import all_sites
 
-    from .actions import SmartcacheAdminMixin
-    from .tracking import OWN_APP, is_tracked
+    from .actions import SmartcacheAdminMixin  # the admin is optional: imported when it is used
 
     if problems(getattr(settings, "SMARTCACHE", {})):
         return []  # smartcache.E001 says what is wrong; tracking cannot be decided

@@ -12,12 +12,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from ... import overview
-from ...invalidation import bump, invalidate, invalidate_all
-from ...purge import invalidate_url, model_from_label
-from ...tags import row_bump_tags
-from ...tracking import track
-from ...warm import Fetcher, Result, absolute, default_host, sitemap_path, sitemap_urls
+from ..core.tags import row_bump_tags
+from ..invalidation.bumps import bump, invalidate, invalidate_all
+from ..invalidation.purge import invalidate_url, model_from_label
+from ..invalidation.tracking import track
+from . import overview
+from .warm import Fetcher, Result, absolute, default_host, sitemap_path, sitemap_urls
 
 
 class Command(BaseCommand):

@@ -14,11 +14,12 @@ from datetime import UTC, datetime
 from django.apps import apps
 from django.urls import get_resolver
 
-from . import registry, stats
-from .conf import get_settings
-from .stores import get_store
-from .tags import GLOBAL, model_tag
-from .tracking import is_tracked
+from ..conf import get_settings
+from ..core import stats
+from ..core.tags import GLOBAL, model_tag
+from ..frontends import registry
+from ..invalidation.tracking import is_tracked
+from ..stores.factory import get_store
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from django.apps import apps
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
 
-from .conf import get_settings
+from ..conf import get_settings
 
 _SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 USER_AGENT = "django-smartcache-warm"

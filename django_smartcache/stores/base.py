@@ -1,10 +1,6 @@
-"""Where entries and version tokens live: one store per cache alias.
+"""What every store offers the engine: the read states, ``ReadResult`` and ``Store``.
 
-``get_store()`` picks :class:`~django_smartcache.redis_store.RedisStore` for
-django-redis caches (one round trip per operation, atomic scripts) and
-:class:`~django_smartcache.cache_store.CacheStore` for any other Django cache
-(same semantics through the portable cache API, with more round trips and
-without atomic lock release).
+``factory.get_store()`` picks the implementation for a cache alias.
 """
 
 from __future__ import annotations
@@ -16,13 +12,15 @@ import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from django.core.cache import caches
-
-from .conf import get_settings, on_settings_change
+from ..conf import get_settings
 
 HIT, VARY, PASS, MISS = "hit", "vary", "pass", "miss"
 STALE, EARLY = "stale", "early"  # aged out; still fresh but due for early recompute
 REVOKED = "revoked"  # invalidated, offered only with STALE_ON_INVALIDATION
+
+# The tag ``invalidate_all()`` bumps (``core.tags`` names every tag). The stores know it
+# by name, as they know model tags (``m:``): both get a bump time (``Store.bump``).
+GLOBAL = "g"
 
 
 class ReadResult(NamedTuple):
@@ -132,32 +130,3 @@ def is_held(token: Any) -> bool:
         return False
     until = rest.partition("-")[0]
     return not until.isdigit() or time.time() * 1000 < int(until)
-
-
-_stores: dict[tuple[str, str], Store] = {}
-
-
-def get_store(alias: str | None = None) -> Store:
-    """The store for ``alias`` (default: ``SMARTCACHE["CACHE_ALIAS"]``)."""
-    conf = get_settings()
-    alias = alias or conf.CACHE_ALIAS
-    found = _stores.get((alias, conf.KEY_PREFIX))
-    if found is None:
-        found = _make_store(alias, caches[alias], conf.KEY_PREFIX)
-        _stores[(alias, conf.KEY_PREFIX)] = found
-    return found
-
-
-def _make_store(alias: str, cache: Any, prefix: str) -> Store:
-    from .cache_store import CacheStore
-    from .redis_store import RedisStore, supports
-
-    if supports(cache):
-        return RedisStore(alias, cache, prefix)
-    return CacheStore(alias, cache, prefix)
-
-
-@on_settings_change
-def reset() -> None:
-    """Forget stores (settings changed)."""
-    _stores.clear()

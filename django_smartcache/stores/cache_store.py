@@ -15,9 +15,10 @@ from typing import Any
 
 from django.core.cache import caches
 
-from .conf import get_settings
-from .stores import (
+from ..conf import get_settings
+from .base import (
     EARLY,
+    GLOBAL,
     HIT,
     MISS,
     PASS,
@@ -28,7 +29,6 @@ from .stores import (
     Store,
     is_held,
 )
-from .tags import GLOBAL
 
 
 def _seq_of(token: Any) -> int:

@@ -18,9 +18,9 @@ from typing import Any
 
 from redis.exceptions import ConnectionError, NoScriptError, RedisError, ResponseError, TimeoutError
 
+from ..conf import get_settings
 from . import scripts, server_identity
-from .conf import get_settings
-from .stores import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
+from .base import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
 
 
 def supports(cache: Any) -> bool:

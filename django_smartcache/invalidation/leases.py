@@ -78,7 +78,7 @@ _inflight = [0]  # leased writes between their statement and their bump (this pr
 
 
 def _model():
-    from .models import WriterLease
+    from ..models import WriterLease
 
     return WriterLease
 

@@ -21,8 +21,8 @@ import threading
 import time
 from typing import Any
 
+from ..core.tags import GLOBAL
 from . import leases
-from .tags import GLOBAL
 
 logger = logging.getLogger("django_smartcache")
 

@@ -1,0 +1,5 @@
+"""``manage.py smartcache``: Django finds the command here; it is ``operations.command``."""
+
+from ...operations.command import Command
+
+__all__ = ["Command"]
