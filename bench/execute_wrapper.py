@@ -44,7 +44,7 @@ def main() -> None:
     from django.core.management import call_command
     from django.db import connection
 
-    from django_smartcache.dbwrites import WATCHER
+    from django_smartcache.invalidation.dbwrites import WATCHER
     from tests.testapp.models import Category, Product
 
     call_command("migrate", run_syncdb=True, verbosity=0)

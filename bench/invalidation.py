@@ -85,8 +85,8 @@ def _fill_threads(fill: Any, n: int, timeout: float, threads: int = 4) -> float:
 
 def _served(store: Any, tags: list[str], keys: list[str]) -> int:
     """How many of ``keys`` are served as hits (locks taken on misses are released)."""
-    from django_smartcache.engine import lookup
-    from django_smartcache.stores import HIT
+    from django_smartcache.core.engine import lookup
+    from django_smartcache.stores.base import HIT
 
     hits = 0
     for key in keys:
@@ -105,9 +105,9 @@ def run(
     from django_redis import get_redis_connection
 
     from django_smartcache import invalidate
-    from django_smartcache.engine import lookup
-    from django_smartcache.stores import get_store
-    from django_smartcache.tags import GLOBAL, read_tags
+    from django_smartcache.core.engine import lookup
+    from django_smartcache.core.tags import GLOBAL, read_tags
+    from django_smartcache.stores.factory import get_store
     from example_project.shop.models import Product
 
     counter.install()

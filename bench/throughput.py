@@ -33,7 +33,7 @@ from .common import (
 def _smartcache_stats() -> dict[str, int]:
     """The library's shared hit/miss counters for the product page (flushed by the workers)."""
     try:
-        from django_smartcache.stores import get_store
+        from django_smartcache.stores.factory import get_store
 
         found = get_store().read_stats([])
     except Exception as exc:  # the stats API is internal; never fail the bench on it

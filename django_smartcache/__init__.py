@@ -6,12 +6,12 @@ Public API::
     from django_smartcache import invalidate, invalidate_all, invalidate_url
 """
 
-from .context import depend_on
-from .decorators import cache_page
-from .functions import cached
-from .invalidation import invalidate, invalidate_all
-from .purge import invalidate_url
-from .writethrough import get_cached
+from .frontends.decorators import cache_page
+from .frontends.functions import cached
+from .frontends.writethrough import get_cached
+from .invalidation.bumps import invalidate, invalidate_all
+from .invalidation.purge import invalidate_url
+from .invalidation.tracking import depend_on
 
 __all__ = [
     "cache_page",

@@ -12,15 +12,16 @@ class SmartcacheConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import signals, stats
-        from .checks import check_admin_actions, check_middleware, check_settings
+        from .core import stats
+        from .invalidation import signals
+        from .operations.checks import check_admin_actions, check_middleware, check_settings
 
         signals.connect()
         stats.connect()
         checks.register(check_settings, checks.Tags.caches)
         checks.register(check_middleware, checks.Tags.security)
         if apps.is_installed("django.contrib.admin"):
-            from .actions import attach_all
+            from .operations.actions import attach_all
 
             attach_all()  # the purge action on the changelists registered so far
             checks.register(check_admin_actions, checks.Tags.admin)

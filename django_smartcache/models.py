@@ -37,7 +37,7 @@ class PendingInvalidation(models.Model):
     One row per transaction (per savepoint context) that wrote a tracked model,
     deleted once its bump has reached the cache; a row that stays (the cache was
     unreachable, or the process died right after commit) is bumped and deleted by
-    whichever process flushes the outbox first (see ``django_smartcache.outbox``).
+    whichever process flushes the outbox first (see ``django_smartcache.invalidation.outbox``).
     """
 
     tags = models.TextField(help_text="Space-separated tag names to bump.")

@@ -77,7 +77,7 @@ def _no_writer_lease_left(django_db_setup):
     """Give up this process's writer leases before the test databases are dropped
     (PostgreSQL refuses to drop a database a lease connection is still using)."""
     yield
-    from django_smartcache import leases
+    from django_smartcache.invalidation import leases
 
     leases.give_up()
 

@@ -19,14 +19,15 @@ def status(response) -> str:
 @pytest.fixture(autouse=True)
 def _fresh_state():
     """Reset view counters, the pause hook and per-process cache state."""
-    from django_smartcache import breaker, invalidation, leases, outbox, stats
+    from django_smartcache.core import breaker, stats
+    from django_smartcache.invalidation import bumps, leases, recovery
 
     CALLS.clear()
     PAUSE.__init__()
     breaker._breakers.clear()
-    invalidation._pending.clear()
+    bumps._pending.clear()
     stats.reset()  # no hit counters carried over, no flush due during the test
-    outbox.reset()  # no outbox check due mid-test from rows an earlier test left
+    recovery.reset()  # no outbox check due mid-test from rows an earlier test left
     yield
     PAUSE.enabled = False
     PAUSE.resume.set()
@@ -65,22 +66,23 @@ def clean_outbox(transactional_db):
     (Closing them before the database is flushed lets the bumps of that flush land, so no
     rows are left for the next test.)
     """
-    from django_smartcache import breaker, invalidation, outbox
+    from django_smartcache.core import breaker
+    from django_smartcache.invalidation import bumps, recovery
     from django_smartcache.models import PendingInvalidation
 
     PendingInvalidation.objects.all().delete()
-    outbox.reset()
+    recovery.reset()
     yield
     breaker._breakers.clear()
-    invalidation._pending.clear()
-    outbox.reset()
+    bumps._pending.clear()
+    recovery.reset()
 
 
 @pytest.fixture
 def no_lease(monkeypatch):
     """Autocommit writes take the outbox path, which a server database uses while the
     process holds no valid writer lease (the lease path: tests/test_leases.py)."""
-    from django_smartcache import leases
+    from django_smartcache.invalidation import leases
 
     monkeypatch.setattr(leases, "supported", lambda connection: False)
 
@@ -91,9 +93,9 @@ def flushes_over_stale() -> None:
     flush only sees them)."""
     import time
 
-    from django_smartcache import leases, outbox
+    from django_smartcache.invalidation import leases, recovery
 
-    outbox.reset()  # another process
-    outbox.flush()
+    recovery.reset()  # another process
+    recovery.flush()
     time.sleep(leases.STALE + 0.5)
-    outbox.flush()
+    recovery.flush()

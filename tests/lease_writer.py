@@ -28,7 +28,7 @@ def main(config: dict) -> None:
     django.setup()
     from django.core.cache import caches
 
-    from django_smartcache import autocommit, dbwrites, leases
+    from django_smartcache.invalidation import autocommit, dbwrites, leases
     from django_smartcache.models import PendingInvalidation
     from tests.testapp.models import Product
 

@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group
 from django.test import Client, RequestFactory, override_settings
 
 from django_smartcache import invalidate
-from django_smartcache.actions import ACTION_NAME, SmartcacheAdminMixin, attach
+from django_smartcache.operations.actions import ACTION_NAME, SmartcacheAdminMixin, attach
 from tests.admin_users import make_user
 from tests.helpers import status
 from tests.testapp.models import Product

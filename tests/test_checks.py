@@ -14,8 +14,10 @@ from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
-from django_smartcache import cache_page, cached, registry
-from django_smartcache.checks import check_admin_actions, check_installed
+from django_smartcache import cache_page, cached
+from django_smartcache.frontends import registry
+from django_smartcache.frontends.registry import check_installed
+from django_smartcache.operations.checks import check_admin_actions
 from tests.testapp.models import Tag
 
 

@@ -11,7 +11,7 @@ import re
 import pytest
 from django.test import Client
 
-from django_smartcache.csrf import PLACEHOLDER, unmask
+from django_smartcache.frontends.csrf import PLACEHOLDER, unmask
 from tests.helpers import status
 from tests.views import CALLS
 

@@ -11,7 +11,7 @@ from django.db import connection, connections, transaction
 from django.test import Client
 from django_redis import get_redis_connection
 
-from django_smartcache.stores import get_store
+from django_smartcache.stores.factory import get_store
 from tests.helpers import status
 from tests.testapp.models import Category, Product
 from tests.views import PAUSE
@@ -186,7 +186,7 @@ def test_a_fill_inside_a_snapshot_older_than_a_commit_is_not_stored(laptop):
 
 
 def test_sqlite_in_wal_mode_counts_as_a_snapshot(db):
-    from django_smartcache.snapshots import snapshot_may_predate
+    from django_smartcache.core.snapshots import snapshot_may_predate
 
     if connection.vendor != "sqlite":
         with transaction.atomic():

@@ -155,9 +155,9 @@ def test_invalidating_twice_is_harmless(client, shop):
 def test_invalidation_costs_one_round_trip_whatever_the_number_of_entries(
     client, shop, redis_commands, monkeypatch
 ):
-    from django_smartcache import writethrough
+    from django_smartcache.frontends import functions
 
-    monkeypatch.setattr(writethrough, "_functions", [])  # no write-through work to count
+    monkeypatch.setattr(functions, "write_through_functions", [])  # no write-through work to count
     for n in range(30):
         client.get(f"/products/laptop/?page={n}")
     redis_commands.reset()

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_smartcache import autocommit, invalidation, leases, outbox
+from django_smartcache.invalidation import autocommit, bumps, leases, recovery
 from django_smartcache.models import PendingInvalidation, WriterLease
 from tests.helpers import flushes_over_stale, status
 from tests.test_outbox import CACHE_DOWN, NO_BACKOFF, rows, save_price, warm
@@ -98,7 +98,7 @@ def test_a_live_lease_is_never_reclaimed(client, fast, leased):
     warm(client)
     deadline = time.monotonic() + 3 * leases.STALE
     while time.monotonic() < deadline:
-        outbox.flush()
+        recovery.flush()
         time.sleep(leases.BEAT / 2)
     assert leases.counters()["reclaimed"] == 0
     assert status(client.get("/catalog/")) == "HIT"
@@ -110,7 +110,7 @@ def test_a_bump_that_does_not_land_gets_an_outbox_row_at_once(leased):
     with NO_BACKOFF, CACHE_DOWN:
         save_price(leased["laptop"], "5")
     assert rows() == ["m:testapp.product p:testapp.product"], "committed, widened"
-    assert "default" in invalidation._pending, "and retried by this process"
+    assert "default" in bumps._pending, "and retried by this process"
 
 
 @server_only
@@ -138,9 +138,9 @@ def test_without_renewals_writes_take_the_outbox_and_the_lease_is_reclaimed(
     assert any("pendinginvalidation" in q["sql"] for q in queries.captured_queries)
     assert status(client.get("/catalog/")) == "MISS", "bumped by the writer itself"
     assert status(client.get("/catalog/")) == "HIT"
-    outbox.flush()  # seen...
+    recovery.flush()  # seen...
     time.sleep(leases.STALE)
-    outbox.flush()  # ... and unchanged STALE seconds later
+    recovery.flush()  # ... and unchanged STALE seconds later
     assert leases.counters()["reclaimed"] == 1, "nobody renews it: reclaimed"
     assert status(client.get("/catalog/")) == "MISS", "every entry made stale once"
     assert WriterLease.objects.count() == 0
@@ -161,12 +161,12 @@ def test_a_reclaimed_lease_is_replaced_before_it_is_relied_on_again(fast, leased
 @server_only
 def test_a_clean_exit_deletes_the_lease_and_a_pending_bump_keeps_it(leased):
     assert WriterLease.objects.count() == 1
-    invalidation._pending["default"] = {"m:testapp.product"}
-    invalidation._exit()
+    bumps._pending["default"] = {"m:testapp.product"}
+    bumps._exit()
     assert WriterLease.objects.count() == 1, "a bump never landed: left to be reclaimed"
-    invalidation._pending.clear()
+    bumps._pending.clear()
     assert leases.wait_until_valid("default")
-    invalidation._exit()
+    bumps._exit()
     assert WriterLease.objects.count() == 1, "the first row stays; the new one is deleted"
 
 

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.test import Client, override_settings
 
 from django_smartcache import cache_page, cached, get_cached
-from django_smartcache.breaker import breaker
+from django_smartcache.core.breaker import breaker
 from tests.testapp.models import Product
 
 

@@ -17,7 +17,8 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client, override_settings
 
-from django_smartcache import breaker, invalidation, outbox
+from django_smartcache.core import breaker
+from django_smartcache.invalidation import bumps, recovery
 from django_smartcache.models import PendingInvalidation
 from tests.helpers import status
 from tests.redis_servers import SOCKET_TIMEOUT, _free_port, cache_at
@@ -129,10 +130,10 @@ def test_price_changed_during_an_outage_is_never_served_stale_after_it(
             change_price()
             after_change, _ = burst(URLS, rounds=1)
         assert PendingInvalidation.objects.count() == 1, "the failed bump is in the outbox"
-        invalidation._pending.clear()
+        bumps._pending.clear()
         if reader == "new process":
             breaker._breakers.clear()
-            outbox.reset()
+            recovery.reset()
         if outage == "server killed":
             redis_server.start()
         time.sleep(0.25)  # the back-off is over
@@ -161,15 +162,15 @@ def test_a_crash_right_after_commit_loses_no_invalidation(redis_server, shop, mo
     with cache_at(redis_server.url), override_settings(SMARTCACHE={"OUTBOX_INTERVAL": interval}):
         warm()
         with monkeypatch.context() as patch:
-            patch.setattr(invalidation._Batch, "flush", lambda self, index: None)
+            patch.setattr(bumps._Batch, "flush", lambda self, index: None)
             change_price()
         assert PendingInvalidation.objects.count() == 1
-        outbox.reset()  # a new process: its first cache use flushes
+        recovery.reset()  # a new process: its first cache use flushes
         first, _ = burst(URLS, rounds=2)
         assert PendingInvalidation.objects.count() == 0
 
         with monkeypatch.context() as patch:
-            patch.setattr(invalidation._Batch, "flush", lambda self, index: None)
+            patch.setattr(bumps._Batch, "flush", lambda self, index: None)
             with transaction.atomic():
                 Product.objects.filter(slug="laptop").update(price=7)
         reader = Client()

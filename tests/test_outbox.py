@@ -17,10 +17,12 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_smartcache import autocommit, breaker, invalidate, invalidation, outbox
-from django_smartcache.invalidation import bump_on_commit
+from django_smartcache import invalidate
+from django_smartcache.core import breaker
+from django_smartcache.invalidation import autocommit, bumps, outbox, recovery
+from django_smartcache.invalidation.bumps import bump_on_commit
 from django_smartcache.models import PendingInvalidation
-from django_smartcache.stores import get_store
+from django_smartcache.stores.factory import get_store
 from tests.helpers import status
 from tests.test_errors import DOWN
 from tests.testapp.models import Category, Product
@@ -130,7 +132,7 @@ def test_the_per_transaction_cost_is_measured(shop):
 
 
 def test_outbox_off_writes_and_reads_nothing(client, shop):
-    outbox.reset()  # forget the rows the fixture wrote
+    recovery.reset()  # forget the rows the fixture wrote
     with override_settings(SMARTCACHE={"OUTBOX": False}):
         warm(client)
         with CaptureQueriesContext(connection) as queries, transaction.atomic():
@@ -153,10 +155,10 @@ def test_row_stays_when_the_bump_fails_and_the_next_flush_sends_it(client, shop)
     with NO_BACKOFF, CACHE_DOWN, transaction.atomic():
         save_price(shop["laptop"], "5")
     assert rows() == [PRODUCT]
-    assert f"r:testapp.product:{shop['laptop'].pk}" in invalidation._pending["default"]
-    invalidation._pending.clear()  # only the outbox remembers it now
+    assert f"r:testapp.product:{shop['laptop'].pk}" in bumps._pending["default"]
+    bumps._pending.clear()  # only the outbox remembers it now
     breaker._breakers.clear()
-    assert outbox.flush() == 1
+    assert recovery.flush() == 1
     assert rows() == []
     assert client.get("/catalog/").content.startswith(b"Laptop=5.00")
 
@@ -204,8 +206,8 @@ def test_invalidate_that_cannot_reach_the_cache_is_written_to_the_outbox(client,
     with NO_BACKOFF, CACHE_DOWN:
         invalidate(Product)
     assert rows() == [PRODUCT]
-    invalidation._pending.clear()
-    outbox.reset()  # another process
+    bumps._pending.clear()
+    recovery.reset()  # another process
     assert status(client.get("/catalog/")) == "MISS"
     assert rows() == []
 
@@ -220,8 +222,8 @@ def test_rows_go_to_the_written_database_and_every_database_is_flushed(client, s
         Product.objects.using("other").update(price=4)
     assert (rows("default"), rows("other")) == ([], [PRODUCT])
     breaker._breakers.clear()
-    invalidation._pending.clear()
-    outbox.reset()  # the reader is a new process
+    bumps._pending.clear()
+    recovery.reset()  # the reader is a new process
     assert status(client.get("/catalog/")) == "MISS", "first use: the flush reached 'other'"
     assert rows("other") == []
 
@@ -230,7 +232,7 @@ def test_missing_table_falls_back_without_failing_the_save(client, shop, caplog)
     warm(client)
     with connection.schema_editor() as editor:
         editor.alter_db_table(PendingInvalidation, TABLE, f"{TABLE}_away")
-    outbox.reset()  # a process started before `migrate` created the table
+    recovery.reset()  # a process started before `migrate` created the table
     try:
         with caplog.at_level(logging.WARNING, "django_smartcache"), NO_BACKOFF, CACHE_DOWN:
             with transaction.atomic():
@@ -239,11 +241,11 @@ def test_missing_table_falls_back_without_failing_the_save(client, shop, caplog)
         assert Product.objects.get(slug="laptop").price == Decimal("5")
         missing = [r for r in caplog.records if f"no {TABLE} table" in r.message]
         assert len(missing) == 1, "logged once"
-        assert invalidation._pending, "the in-process retry keeps the bump"
+        assert bumps._pending, "the in-process retry keeps the bump"
     finally:
         with connection.schema_editor() as editor:
             editor.alter_db_table(PendingInvalidation, f"{TABLE}_away", TABLE)
-    outbox.reset()
+    recovery.reset()
     with NO_BACKOFF:
         assert client.get("/catalog/").content == b"Laptop=5.00, Phone=6.00"
 
@@ -260,7 +262,7 @@ def leave_row(tags: str = PRODUCT, age: float = 0.0) -> None:
 def commit_and_crash(monkeypatch, product: Product, price: str) -> None:
     """Commit a change, but die before the on_commit bump: only its outbox row is left."""
     with monkeypatch.context() as patch:
-        patch.setattr(invalidation._Batch, "flush", lambda self, index: None)
+        patch.setattr(bumps._Batch, "flush", lambda self, index: None)
         with transaction.atomic():
             save_price(product, price)
     assert rows() == [PRODUCT]
@@ -269,7 +271,7 @@ def commit_and_crash(monkeypatch, product: Product, price: str) -> None:
 def test_first_cache_use_flushes_before_serving(client, shop, monkeypatch):
     warm(client)
     commit_and_crash(monkeypatch, shop["laptop"], "5")
-    outbox.reset()  # the next reader is a new process
+    recovery.reset()  # the next reader is a new process
     response = client.get("/catalog/")
     assert (status(response), response.content) == ("MISS", b"Laptop=5.00, Phone=499.00")
     assert rows() == []
@@ -283,7 +285,7 @@ def test_flush_is_idempotent_and_safe_from_several_threads(client, shop):
 
     def flush() -> None:
         try:
-            outbox.flush()
+            recovery.flush()
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -295,7 +297,7 @@ def test_flush_is_idempotent_and_safe_from_several_threads(client, shop):
     for thread in threads:
         thread.join(10)
     assert errors == []
-    assert outbox.flush() == 0, "nothing left: flushing again changes nothing"
+    assert recovery.flush() == 0, "nothing left: flushing again changes nothing"
     assert rows() == []
     assert status(client.get("/catalog/")) == "MISS"
 
@@ -303,14 +305,14 @@ def test_flush_is_idempotent_and_safe_from_several_threads(client, shop):
 def test_periodic_flush_leaves_young_rows_to_their_writer(client, shop):
     leave_row(tags="t:young")
     leave_row(tags="t:old", age=5)
-    assert outbox.flush(everything=False) == 1
+    assert recovery.flush(everything=False) == 1
     assert rows() == ["t:young"]
-    assert outbox.flush() == 1
+    assert recovery.flush() == 1
 
 
 @override_settings(SMARTCACHE={"OUTBOX_INTERVAL": 0.3})
 def test_hits_check_the_outbox_at_most_every_interval(client, shop):
-    outbox.reset()
+    recovery.reset()
     warm(client)  # the first use flushed
     flushes = outbox.counters()["flushes"]
     for _ in range(20):

@@ -12,7 +12,7 @@ from django.core.signals import request_finished
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from django_smartcache import autocommit, dbwrites, invalidation, outbox
+from django_smartcache.invalidation import autocommit, bumps, dbwrites, outbox, recovery
 from django_smartcache.models import PendingInvalidation
 from tests.helpers import status
 from tests.test_outbox import CACHE_DOWN, NO_BACKOFF, PRODUCT, TABLE, rows, save_price, warm
@@ -48,8 +48,8 @@ def test_crash_between_commit_and_bump_is_bumped_by_another_process(client, shop
         patch.setattr(dbwrites, "bump_written", lambda *args: None)
         save_price(shop["laptop"], "5")
     assert rows() == [laptop_tags(shop)], "committed with the data, with the exact tags"
-    invalidation._pending.clear()
-    outbox.reset()  # the next reader is another process
+    bumps._pending.clear()
+    recovery.reset()  # the next reader is another process
     response = client.get("/catalog/")
     assert (status(response), response.content) == ("MISS", b"Laptop=5.00, Phone=499.00")
     assert rows() == []
@@ -120,8 +120,8 @@ def test_a_flush_deletes_this_processs_acknowledged_rows_without_bumping_them(
     monkeypatch.setattr(autocommit, "LAZY", 60.0)
     Category.objects.filter(pk=shop["category"].pk).update(name="Laptops")
     bumped: list[list[str]] = []
-    monkeypatch.setattr(invalidation, "bump", lambda tags, **kw: bumped.append(tags) or True)
-    outbox.flush()
+    monkeypatch.setattr(bumps, "bump", lambda tags, **kw: bumped.append(tags) or True)
+    recovery.flush()
     assert rows() == [] and bumped == [], "acknowledged: deleted, not bumped again"
 
 

@@ -7,9 +7,11 @@ import time
 import pytest
 from django.test import override_settings
 
-from django_smartcache import breaker, invalidate, invalidate_all, invalidate_url, overview, stats
-from django_smartcache.purge import url_path
-from django_smartcache.stores import get_store
+from django_smartcache import invalidate, invalidate_all, invalidate_url
+from django_smartcache.core import breaker, stats
+from django_smartcache.invalidation.purge import url_path
+from django_smartcache.operations import overview
+from django_smartcache.stores.factory import get_store
 from tests import funcs
 from tests.helpers import status
 from tests.testapp.models import Product
@@ -123,9 +125,9 @@ def test_bumps_record_when_models_and_everything_were_invalidated(alias, shop):
 
 
 def test_recording_the_bump_time_costs_no_extra_round_trip(shop, redis_commands, monkeypatch):
-    from django_smartcache import writethrough
+    from django_smartcache.frontends import functions
 
-    monkeypatch.setattr(writethrough, "_functions", [])  # no write-through work to count
+    monkeypatch.setattr(functions, "write_through_functions", [])  # no write-through work to count
     redis_commands.reset()
     invalidate(shop["laptop"])
     assert redis_commands.count == 1, redis_commands.commands

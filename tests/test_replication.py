@@ -10,7 +10,7 @@ import redis
 from django.db import connections
 from django.test import Client, override_settings
 
-from django_smartcache import autocommit
+from django_smartcache.invalidation import autocommit
 from django_smartcache.models import PendingInvalidation
 from tests.helpers import status
 from tests.redis_servers import RedisServer, cache_at

@@ -45,8 +45,8 @@ from django.test import Client, override_settings
 from django_redis.client import SentinelClient
 from redis.sentinel import SentinelConnectionPool
 
-from django_smartcache.redis_store import RedisStore
-from django_smartcache.stores import get_store
+from django_smartcache.stores.factory import get_store
+from django_smartcache.stores.redis_store import RedisStore
 from tests.helpers import status
 from tests.redis_sentinel import SentinelCluster, cache_via_sentinel, sentinel_cache
 from tests.sentinel_writer import write_prices

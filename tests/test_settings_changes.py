@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from django.test import Client, override_settings
 
-from django_smartcache.breaker import breaker
+from django_smartcache.core.breaker import breaker
 from tests.helpers import DOWN_CACHE, status
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from django_smartcache import sqltokens, sqlwrites
-from django_smartcache.dbwrites import written_tags
+from django_smartcache.invalidation import sqltokens, sqlwrites
+from django_smartcache.invalidation.dbwrites import written_tags
 from tests.helpers import status
 from tests.testapp.models import Category, Product
 

@@ -19,7 +19,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from django_smartcache.dbwrites import written_tags
+from django_smartcache.invalidation.dbwrites import written_tags
 
 # SMARTCACHE_SQL_EXAMPLES=20000 for a longer hunt; no example database is written.
 EXAMPLES = int(os.environ.get("SMARTCACHE_SQL_EXAMPLES", "500"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from django_smartcache.stores import MISS, get_store
+from django_smartcache.stores.base import MISS
+from django_smartcache.stores.factory import get_store
 
 pytestmark = pytest.mark.django_db
 

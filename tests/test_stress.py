@@ -29,7 +29,8 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.test import Client
 
-from django_smartcache import dbwrites, invalidation, scripts, signals, stores, tracking
+from django_smartcache.invalidation import bumps, dbwrites, signals, tracking
+from django_smartcache.stores import factory, scripts
 from tests import funcs, stress_views
 from tests.testapp.models import Category, Product, Tag
 from tests.views import CALLS
@@ -415,7 +416,7 @@ def _bump_before_commit(monkeypatch) -> None:
     """Writes in a transaction bump at once, before their commit, instead of after it."""
 
     def at_once(tags, using=None) -> None:
-        invalidation.bump(list(tags))
+        bumps.bump(list(tags))
 
     monkeypatch.setattr(dbwrites, "bump_on_commit", at_once)
     monkeypatch.setattr(signals, "bump_on_commit", at_once)
@@ -427,7 +428,7 @@ def _store_unchecked(monkeypatch) -> None:
     """STORE keeps a fill even when a run-time tag was bumped after the fill started."""
     assert scripts.STORE.count("fresh = false") == 2, "STORE changed: update this fault"
     monkeypatch.setattr(scripts, "STORE", scripts.STORE.replace("fresh = false", "fresh = true"))
-    monkeypatch.setattr(stores, "_stores", {})  # new stores register the patched script
+    monkeypatch.setattr(factory, "_stores", {})  # new stores register the patched script
     # A fill is harmed when a write commits between its read and its store: make the
     # stress pages and function take 20 ms there (writers pause, so a bad fill lives on).
     show = stress_views.describe

@@ -214,9 +214,9 @@ def test_rolled_back_savepoint_bumps_only_what_was_committed(client, data):
 
 
 def test_one_bump_per_transaction(client, data, redis_commands, monkeypatch):
-    from django_smartcache import writethrough
+    from django_smartcache.frontends import functions
 
-    monkeypatch.setattr(writethrough, "_functions", [])
+    monkeypatch.setattr(functions, "write_through_functions", [])
     warm(client)
     redis_commands.reset()
     with transaction.atomic():

@@ -7,7 +7,7 @@ import re
 from django.contrib.auth.models import User
 from django.test import Client
 
-from django_smartcache.csrf import unmask
+from django_smartcache.frontends.csrf import unmask
 
 TOKEN_RUN = re.compile(rb"(?<![A-Za-z0-9])[A-Za-z0-9]{64}(?![A-Za-z0-9])")
 FORM_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([A-Za-z0-9]+)"')

@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
-from django_smartcache.csrf import PLACEHOLDER
+from django_smartcache.frontends.csrf import PLACEHOLDER
 from tests.adversarial.common import FORM_TOKEN, owners, secret, tokens_of
 from tests.helpers import status
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client, override_settings
 
 from django_smartcache import invalidate
-from django_smartcache.csrf import PLACEHOLDER, unmask
+from django_smartcache.frontends.csrf import PLACEHOLDER, unmask
 from tests.adversarial.common import owners, secret
 from tests.helpers import status
 

@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from django_smartcache import autocommit, leases
+from django_smartcache.invalidation import autocommit, leases
 
 _ON_SQLITE = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
 ON_MYSQL = settings.DATABASES["default"]["ENGINE"].endswith("mysql")

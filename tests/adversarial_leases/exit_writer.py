@@ -29,7 +29,7 @@ def main(config: dict) -> None:
     django.setup()
     from django.core.cache import caches
 
-    from django_smartcache import autocommit, dbwrites, leases
+    from django_smartcache.invalidation import autocommit, dbwrites, leases
     from tests.testapp.models import Product
 
     caches["default"].get("exit-writer")

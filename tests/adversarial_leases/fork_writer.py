@@ -28,7 +28,7 @@ def main(config: dict) -> None:
     from django.core.cache import caches
     from django.db import connections
 
-    from django_smartcache import autocommit, dbwrites, leases
+    from django_smartcache.invalidation import autocommit, dbwrites, leases
     from tests.testapp.models import Product
 
     caches["default"].get("fork-writer")

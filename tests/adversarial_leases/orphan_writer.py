@@ -26,7 +26,7 @@ def main(config: dict) -> None:
     django.setup()
     from django.core.cache import caches
 
-    from django_smartcache import leases
+    from django_smartcache.invalidation import leases
     from tests.testapp.models import Product
 
     caches["default"].get("orphan-writer")  # connected (and the server's identity known)

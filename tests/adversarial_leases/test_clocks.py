@@ -16,8 +16,8 @@ import time
 import pytest
 from django.db import connections
 
-from django_smartcache import lease_reclaim, leases
-from django_smartcache.invalidation import bump
+from django_smartcache.invalidation import lease_reclaim, leases
+from django_smartcache.invalidation.bumps import bump
 from django_smartcache.models import WriterLease
 from tests.helpers import status
 from tests.test_outbox import warm

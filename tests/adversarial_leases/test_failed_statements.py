@@ -43,16 +43,16 @@ def test_a_partly_committed_executemany_that_raises_is_bumped(client, leased):  
 def test_a_leased_statement_that_raises_is_bumped_anyway(client, leased, monkeypatch):  # noqa: F811
     """The server committed, then the reply was lost (simulated: the wrapper raises after
     the statement ran): the write happened, and nothing else will ever bump it."""
-    from django_smartcache import autocommit
+    from django_smartcache.invalidation import autocommit
 
     real = autocommit.write
 
-    def lost_reply(connection, sql, tags, run):
+    def lost_reply(connection, sql, tags, run, **kwargs):
         def run_then_fail():
             run()
             raise ConnectionError("lost connection to the server after COMMIT")
 
-        return real(connection, sql, tags, run_then_fail)
+        return real(connection, sql, tags, run_then_fail, **kwargs)
 
     warm(client)
     monkeypatch.setattr(autocommit, "write", lost_reply)

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from django_smartcache import autocommit, dbwrites, leases
+from django_smartcache.invalidation import autocommit, dbwrites, leases
 from django_smartcache.models import WriterLease
 from tests.helpers import flushes_over_stale, status
 from tests.test_outbox import save_price, warm

@@ -8,7 +8,7 @@ import time
 import pytest
 from django.db import connection
 
-from django_smartcache import leases, outbox
+from django_smartcache.invalidation import leases, recovery
 from django_smartcache.models import WriterLease
 from tests.helpers import status
 from tests.test_outbox import rows, save_price, warm
@@ -25,7 +25,7 @@ def test_without_the_lease_table_writes_keep_the_outbox_path(client, shop, monke
     assert not leases.wait_until_valid("default", timeout=1.5)
     warm(client)
     covers = []
-    from django_smartcache import dbwrites
+    from django_smartcache.invalidation import dbwrites
 
     real = dbwrites.bump_written
     monkeypatch.setattr(
@@ -35,7 +35,7 @@ def test_without_the_lease_table_writes_keep_the_outbox_path(client, shop, monke
     assert len(covers) == 1 and covers[0] is not None and covers[0].id is not None, "a row"
     assert status(client.get("/catalog/")) == "MISS"
     time.sleep(0.3)
-    outbox.flush()  # the reclaim fails (logged), the flush does not
+    recovery.flush()  # the reclaim fails (logged), the flush does not
     assert rows() == []
     assert connection.is_usable()
     leases.reset()

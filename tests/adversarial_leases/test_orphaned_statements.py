@@ -19,7 +19,7 @@ import time
 import pytest
 from django.db import connections
 
-from django_smartcache import leases, outbox
+from django_smartcache.invalidation import leases, recovery
 from django_smartcache.models import WriterLease
 from tests.helpers import flushes_over_stale, status
 from tests.test_outbox import warm
@@ -70,7 +70,7 @@ def test_a_statement_orphaned_by_a_killed_worker_is_not_lost(client, leased):  #
         assert status(client.get("/catalog/")) == "MISS", "reclaimed: every entry stale"
         assert leases.counters()["reclaimed"] == 1
         assert theirs.exists(), "an orphaned write still runs: the lease lingers"
-        outbox.flush()  # bumps again while it lingers
+        recovery.flush()  # bumps again while it lingers
         assert status(client.get("/catalog/")) == "MISS"
     finally:
         release()  # the orphaned UPDATE gets its lock now, and commits
@@ -79,7 +79,7 @@ def test_a_statement_orphaned_by_a_killed_worker_is_not_lost(client, leased):  #
     while Product.objects.get(pk=laptop.pk).price != 7 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert str(Product.objects.get(pk=laptop.pk).price) == "7.00", "the dead worker's write"
-    outbox.flush()  # the next flush: nothing runs any more, a last bump, the row goes
+    recovery.flush()  # the next flush: nothing runs any more, a last bump, the row goes
     assert not theirs.exists()
     response = client.get("/catalog/")
     assert (status(response), response.content) == ("MISS", b"Laptop=7.00, Phone=499.00")

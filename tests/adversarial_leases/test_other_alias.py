@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from django_smartcache import cached, dbwrites, leases, outbox
+from django_smartcache import cached
+from django_smartcache.invalidation import dbwrites, leases, recovery
 from django_smartcache.models import WriterLease
 from tests.helpers import flushes_over_stale
 from tests.testapp.models import Category, Product
@@ -37,6 +38,6 @@ def test_a_crash_after_a_leased_write_through_another_alias_is_reclaimed(monkeyp
     assert len(covers) == 1
     assert WriterLease.objects.using("other").exists() or covers[0] is not None
     flushes_over_stale()  # the dead lease is seen, then reclaimed
-    outbox.flush()
+    recovery.flush()
     assert other_prices() == ["7.00"]
     assert not WriterLease.objects.using("other").exists()

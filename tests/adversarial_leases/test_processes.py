@@ -9,7 +9,7 @@ import time
 import pytest
 from django.db import connection
 
-from django_smartcache import dbwrites, leases
+from django_smartcache.invalidation import dbwrites, leases
 from django_smartcache.models import WriterLease
 from tests.helpers import flushes_over_stale, status
 from tests.test_outbox import save_price, warm

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from django_smartcache import cached, dbwrites
+from django_smartcache import cached
+from django_smartcache.invalidation import dbwrites
 from tests.adversarial_writes.common import on
 from tests.adversarial_writes.models import Gadget, KwIgnore, KwOnly, KwSet
 

@@ -17,8 +17,8 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections, transaction
 
-from django_smartcache import outbox
-from django_smartcache.stores import get_store
+from django_smartcache.invalidation import recovery
+from django_smartcache.stores.factory import get_store
 from tests.adversarial_writes.common import (  # noqa: F401
     VENDOR,
     Product,
@@ -122,7 +122,7 @@ def test_evicted_hold_of_a_manual_transaction(shop, evict):  # noqa: F811
         assert before == (Decimal("1.00"), "1.00")
         connection.commit()
         if evict:
-            _in_thread(outbox.flush)  # another process's periodic outbox flush
+            _in_thread(recovery.flush)  # another process's periodic outbox flush
         after = _in_thread(lambda: (row_price(laptop), prices()["laptop"]))
     finally:
         transaction.set_autocommit(True)

@@ -1,0 +1,257 @@
+"""HTTP rules for page caching: which requests and responses, and their keys.
+
+Modelled on ``django.utils.cache`` but decided per response: the decorator sees
+the response before Django's session, CSRF and message middleware add their
+cookies and ``Vary: Cookie``, so it checks what those will do instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from typing import Any
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.utils import timezone, translation
+from django.utils.functional import SimpleLazyObject, empty
+
+from ..core import privacy
+from ..core.standins import Recorder
+from . import csrf
+
+cc_delim_re = re.compile(r"\s*,\s*")  # Django 6.1 dropped django.utils.cache.cc_delim_re
+_LOCALE_MIDDLEWARE = "django.middleware.locale.LocaleMiddleware"
+_AUTH_MIDDLEWARE = "django.contrib.auth.middleware"
+_PRIVATE_BEFORE = frozenset({privacy.SESSION, privacy.COOKIES, privacy.MESSAGES})
+_UNCACHEABLE_DIRECTIVES = frozenset({"private", "no-store", "no-cache"})
+# RFC 9111 3.5: a shared cache may reuse a response to a request with Authorization
+# only when the response says so with one of these.
+_SHARED_WITH_AUTHORIZATION = frozenset({"public", "s-maxage", "must-revalidate"})
+
+
+def _digest(text: str) -> str:
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
+
+
+class Visitor:
+    """Who is asking, as far as the cache is concerned.
+
+    ``part`` is ``""`` for anonymous visitors, ``"u<pk>"`` for authenticated ones
+    when ``CACHE_AUTHENTICATED`` is on, and ``None`` when the cache must be
+    bypassed; so must it when ``read_before``. Checking the user may read the
+    session; that read is hidden from the session's ``accessed`` flag.
+    """
+
+    __slots__ = ("part", "session", "checked_session", "read_before")
+
+    def __init__(self, request: HttpRequest, cache_authenticated: bool) -> None:
+        self.session = getattr(request, "session", None)
+        before = getattr(self.session, "accessed", False)
+        # Something before the view (a middleware) read the session, cookies or messages:
+        # it may have handed what it read on to the view (request.cart). This request
+        # then neither gets nor gives a shared copy. SmartcacheMiddleware records such
+        # reads; without it, the session's own flag tells of a session read (one holding
+        # nothing, or only the CSRF secret of CSRF_USE_SESSIONS, has nothing to hand on).
+        seen = privacy.before_the_view(request)
+        if seen is not None:
+            self.read_before = bool(seen & _PRIVATE_BEFORE)
+        else:
+            self.read_before = before and _holds_more_than_csrf(self.session)
+        user = getattr(request, "user", None)
+        if user is not None and _surely_anonymous(request, user):
+            from django.contrib.auth.models import AnonymousUser
+
+            # What AuthenticationMiddleware's get_user() / auser() would return, without
+            # reading the (empty) session; they cache their result under these names.
+            request._cached_user = request._acached_user = AnonymousUser()
+            authenticated, self.checked_session = False, True
+        else:
+            authenticated = bool(user is not None and user.is_authenticated)
+            self.checked_session = bool(getattr(self.session, "accessed", False)) and not before
+        if self.checked_session:
+            self.session.accessed = before
+        if not authenticated:
+            self.part: str | None = ""
+        elif cache_authenticated:
+            self.part = f"u{user.pk}"
+        else:
+            self.part = None
+
+    def finish(self) -> None:
+        """Give the session back the ``accessed`` flag this check hid; call once, after
+        the view ran or a hit was found, so SessionMiddleware still adds ``Vary: Cookie``
+        exactly as it would without this app."""
+        if self.checked_session:
+            self.session.accessed = True
+
+
+def _holds_more_than_csrf(session: Any) -> bool:
+    from django.middleware.csrf import CSRF_SESSION_KEY
+
+    try:
+        return bool(set(session.keys()) - {CSRF_SESSION_KEY})
+    except Exception:  # not a dict-like session: assume the worst
+        return True
+
+
+def _surely_anonymous(request: HttpRequest, user: Any) -> bool:
+    """AuthenticationMiddleware's own lazy user, not loaded yet, and no session cookie.
+
+    Then the user can only be anonymous, and loading it through the session is
+    skipped: the common case, a first-time visitor, costs no session work. A lazy
+    user set by any other middleware (a JWT cookie, say) is asked, never assumed.
+    SmartcacheMiddleware's stand-in is looked through (not yet set up, it read nothing).
+    """
+    if type(user) is Recorder and user.__dict__["_wrapped"] is empty:
+        user = user.__dict__["_target"]
+    return (
+        type(user) is SimpleLazyObject
+        and user._wrapped is empty
+        and getattr(user.__dict__.get("_setupfunc"), "__module__", None) == _AUTH_MIDDLEWARE
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
+
+
+_queries: dict[tuple[str, frozenset[str] | None], str] = {}
+_QUERIES_MAX = 10_000
+
+
+def _normal_query(query_string: str, query_params: frozenset[str] | None) -> str:
+    """The query string as part of a key: sorted by name, filtered (memoized)."""
+    found = _queries.get((query_string, query_params))
+    if found is None:
+        # Sorted by name only: a stable sort keeps the order of repeated parameters.
+        pairs = parse_qsl(query_string, keep_blank_values=True)
+        if query_params is not None:
+            pairs = [pair for pair in pairs if pair[0] in query_params]
+        found = repr(sorted(pairs, key=lambda pair: pair[0]))
+        if len(_queries) >= _QUERIES_MAX:
+            _queries.clear()
+        _queries[(query_string, query_params)] = found
+    return found
+
+
+def page_key(
+    request: HttpRequest,
+    visitor: str,
+    key_prefix: str,
+    deps_id: str,
+    query_params: frozenset[str] | None = None,
+) -> str:
+    """Key of a page: scheme, host, path, query sorted by name, language, zone, visitor.
+
+    With ``query_params``, only those query parameters are part of the key.
+    """
+    query = _normal_query(request.META.get("QUERY_STRING", ""), query_params)
+    parts = [request.scheme or "", request.get_host(), request.path, query, visitor]
+    if settings.USE_I18N:
+        parts.append(translation.get_language() or "")
+    if settings.USE_TZ:
+        parts.append(timezone.get_current_timezone_name())
+    return f"page:{key_prefix}:{deps_id}:{_digest(chr(0).join(parts))}"
+
+
+def variant_key(request: HttpRequest, base: str, headers: tuple[str, ...]) -> str:
+    """Key of one variant of a page whose response varies on ``headers``.
+
+    An absent header and an empty one are different variants (RFC 9111 4.1). With
+    ``USE_I18N`` and ``LocaleMiddleware``, ``Accept-Language`` is left out as Django
+    leaves it out: the active language, chosen from it, is already part of the key,
+    and raw header strings would only split one entry into many. Without the
+    middleware the header does not choose the language, so it stays in the key.
+    """
+    skip_language = settings.USE_I18N and _LOCALE_MIDDLEWARE in settings.MIDDLEWARE
+    parts = []
+    for header in headers:
+        if skip_language and header == "accept-language":
+            continue
+        name = header.upper().replace("-", "_")
+        if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            name = "HTTP_" + name
+        value = request.META.get(name)
+        parts.append(header if value is None else f"{header}={value}")
+    return f"{base}:{_digest(chr(0).join(parts))}"
+
+
+def authorization(request: HttpRequest) -> str:
+    """The request's credentials (``Authorization``, ``Proxy-Authorization``), or ``""``."""
+    return privacy.credentials(request)
+
+
+def visitor_part(visitor: str, request: HttpRequest) -> str:
+    """The visitor's part of a page key: who they are, and their credentials if any.
+
+    A request with credentials only ever meets entries stored for the very same
+    ones, which are stored only when the response allowed it.
+    """
+    auth = privacy.credentials(request)
+    return f"{visitor}a{_digest(auth)}" if auth else visitor
+
+
+def vary_headers(response: HttpResponseBase) -> tuple[str, ...]:
+    """The response's ``Vary`` header names, lower-cased and sorted."""
+    if not response.has_header("Vary"):
+        return ()
+    return tuple(sorted({h.strip().lower() for h in cc_delim_re.split(response["Vary"]) if h}))
+
+
+def cache_directives(response: HttpResponseBase) -> set[str]:
+    """The names of the response's ``Cache-Control`` directives, lower-cased."""
+    if not response.has_header("Cache-Control"):
+        return set()
+    directives = cc_delim_re.split(response["Cache-Control"])
+    return {d.split("=", 1)[0].strip().lower() for d in directives}
+
+
+def refusal(
+    request: HttpRequest,
+    response: HttpResponseBase,
+    reads: set[str] | frozenset[str],
+    cacheable_status: frozenset[int],
+) -> str | None:
+    """Why this response must not be stored (``None`` when it may be).
+
+    ``reads`` is what computing it read of the visitor (``privacy``); a page key
+    already tells anonymous visitors from users (and users apart), so reading the
+    user is fine; the session, messages and cookies are not.
+    """
+    if response.streaming:
+        return "streaming response"
+    if response.status_code not in cacheable_status:
+        return f"status {response.status_code}"
+    if response.cookies or response.has_header("Set-Cookie"):
+        return "sets a cookie"
+    directives = cache_directives(response)
+    if directives & _UNCACHEABLE_DIRECTIVES:
+        return "Cache-Control forbids it"
+    if "*" in vary_headers(response):
+        return "Vary: *"
+    if authorization(request) and not directives & _SHARED_WITH_AUTHORIZATION:
+        return "answers a request with Authorization (RFC 9111 3.5)"
+    if privacy.SESSION in reads:
+        return "depends on the visitor's session"
+    if privacy.MESSAGES in reads:
+        return "shows (or queues) the visitor's messages"
+    if privacy.COOKIES in reads and "cookie" not in vary_headers(response):
+        return "read the visitor's cookies without Vary: Cookie"
+    return None
+
+
+def freeze(response: HttpResponse, content: bytes, tokens: bool) -> tuple[Any, ...]:
+    """What is stored of a response: status, headers, body, when it was made, and
+    whether the body holds CSRF placeholders to fill in per visitor."""
+    headers = [(k, v) for k, v in response.items() if k.lower() != "age"]
+    return (response.status_code, headers, content, time.time(), tokens)
+
+
+def thaw(frozen: tuple[Any, ...], request: HttpRequest) -> HttpResponse:
+    """Rebuild a response from :func:`freeze` output for this visitor, with its ``Age``."""
+    status, headers, content, created, *rest = frozen
+    if rest and rest[0]:
+        content = csrf.fill_in(content, request)
+    response = HttpResponse(content, status=status, headers=dict(headers))
+    response["Age"] = str(max(0, int(time.time() - created)))
+    return response

@@ -1,0 +1,232 @@
+"""System checks: a wrong ``SMARTCACHE`` or cache alias fails at start-up, by name.
+
+``check_settings``, ``check_middleware`` and ``check_admin_actions`` are registered by the
+app's ``ready()``. ``check_installed`` is the front ends' (``frontends.registry``): the
+decorator modules register it when they are imported, because ``ready()`` never runs
+when the app is missing from ``INSTALLED_APPS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.conf import settings
+from django.core import checks
+
+from ..conf import DEFAULTS, problems
+from ..frontends.registry import declared
+from ..invalidation.tracking import OWN_APP, is_tracked
+
+_LOCAL_BACKENDS = {
+    "django.core.cache.backends.locmem.LocMemCache": (
+        "it is local to one process: an invalidation made by another process (another "
+        "worker, a Celery task, a management command) never reaches the entries cached in "
+        "this one, and there is no single flight across processes; fine for tests and "
+        "one-process development"
+    ),
+    "django.core.cache.backends.dummy.DummyCache": "it stores nothing, so nothing is cached",
+}
+# Backends whose incr() is a read then a write: two processes bumping at once lose
+# increments of the invalidation counter, which is what stops a fill computed before a
+# bump from being stored as fresh.
+_NON_ATOMIC_BACKENDS = (
+    "django.core.cache.backends.db.DatabaseCache",
+    "django.core.cache.backends.filebased.FileBasedCache",
+)
+
+
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Validate ``SMARTCACHE`` and the cache alias it names."""
+    raw = getattr(settings, "SMARTCACHE", {})
+    found: list[checks.CheckMessage] = [
+        checks.Error(text, hint="See the settings table in the README.", id="smartcache.E001")
+        for text in problems(raw)
+    ]
+    if found:
+        return found
+    alias = raw.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
+    caches = getattr(settings, "CACHES", {})
+    if alias not in caches:
+        return [
+            checks.Error(
+                f"SMARTCACHE['CACHE_ALIAS'] is {alias!r}, which is not a key of CACHES.",
+                hint=f"Use one of: {', '.join(sorted(caches)) or '(no caches configured)'}.",
+                id="smartcache.E002",
+            )
+        ]
+    found.extend(_decorator_aliases(caches))
+    found.extend(_unsafe_backends(caches, alias))
+    found.extend(_unknown_models(raw))
+    backend = caches[alias].get("BACKEND", "")
+    if backend in _LOCAL_BACKENDS:
+        found.append(
+            checks.Warning(
+                f"SMARTCACHE['CACHE_ALIAS'] {alias!r} uses {backend}: {_LOCAL_BACKENDS[backend]}.",
+                hint="Use django_redis.cache.RedisCache in any multi-process deployment.",
+                id="smartcache.W001",
+            )
+        )
+    return found
+
+
+def _unknown_models(raw: dict[str, Any]) -> list[checks.CheckMessage]:
+    """``TRACK_MODELS`` and ``WRITE_THROUGH`` entries must name installed models."""
+    found = []
+    for setting in ("TRACK_MODELS", "WRITE_THROUGH"):
+        names = raw.get(setting, DEFAULTS[setting])
+        if names == "__all__":
+            continue
+        for name in names:
+            try:
+                apps.get_model(name)
+            except (LookupError, ValueError):
+                found.append(
+                    checks.Error(
+                        f"SMARTCACHE[{setting!r}] names {name!r}, which is not an installed "
+                        "model: writes to the model you meant would invalidate nothing.",
+                        hint="Use 'app_label.ModelName' of an installed model.",
+                        id="smartcache.E007",
+                    )
+                )
+    return found
+
+
+def _unsafe_backends(caches: dict[str, Any], alias: str) -> list[checks.CheckMessage]:
+    """Aliases entries are stored in whose backend cannot keep the guarantees."""
+    used = {alias, *(item.alias for item in declared() if item.alias in caches)}
+    found = []
+    for name in sorted(used):
+        config = caches[name]
+        backend = config.get("BACKEND", "")
+        if backend in _NON_ATOMIC_BACKENDS:
+            found.append(
+                checks.Error(
+                    f"Cache {name!r} uses {backend}, whose incr() is not atomic: invalidations "
+                    "from two processes at once lose increments of the invalidation counter, "
+                    "and a page computed before a change could then be stored as fresh.",
+                    hint="Use django_redis.cache.RedisCache (or Django's RedisCache or "
+                    "Memcached) for the caches django_smartcache stores entries in.",
+                    id="smartcache.E005",
+                )
+            )
+        elif _is_cluster(config):
+            found.append(
+                checks.Error(
+                    f"Cache {name!r} points at a Redis Cluster, which django_smartcache does "
+                    "not support yet: every read would fail with CROSSSLOT and the site would "
+                    "run uncached while looking healthy.",
+                    hint="Point the cache at a standalone Redis (or Sentinel) for now.",
+                    id="smartcache.E006",
+                )
+            )
+    return found
+
+
+def _is_cluster(config: dict[str, Any]) -> bool:
+    """A cluster client class, or a server that says ``cluster_enabled:1`` (asked with a
+    0.5 s timeout; an unreachable server is not judged here)."""
+    options = config.get("OPTIONS") or {}
+    client_class = str(options.get("CLIENT_CLASS", ""))
+    if "cluster" in client_class.lower() or "cluster" in config.get("BACKEND", "").lower():
+        return True
+    if "Redis" not in config.get("BACKEND", "") or "sentinel" in client_class.lower():
+        return False
+    location = config.get("LOCATION")
+    url = location[0] if isinstance(location, (list, tuple)) and location else location
+    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+        return False
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=0.5, socket_timeout=0.5)
+        try:
+            return bool(client.info("cluster").get("cluster_enabled"))
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+def _decorator_aliases(caches: dict[str, Any]) -> list[checks.CheckMessage]:
+    """``cache=`` aliases of decorated views and functions that are not in ``CACHES``."""
+    return [
+        checks.Error(
+            f"The cached {item.kind} {item.name} uses cache={item.alias!r}, "
+            "which is not a key of CACHES.",
+            hint=f"Use one of: {', '.join(sorted(caches)) or '(no caches configured)'}.",
+            id="smartcache.E004",
+        )
+        for item in declared()
+        if item.alias and item.alias not in caches
+    ]
+
+
+def check_admin_actions(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Tracked models registered in an admin site after the app was ready lack the action."""
+    from django.contrib.admin.sites import all_sites
+
+    from .actions import SmartcacheAdminMixin  # the admin is optional: imported when it is used
+
+    if problems(getattr(settings, "SMARTCACHE", {})):
+        return []  # smartcache.E001 says what is wrong; tracking cannot be decided
+    missing = sorted(
+        f"{model._meta.label} ({site.name})"
+        for site in list(all_sites)
+        for model, model_admin in site._registry.items()
+        if model._meta.app_label != OWN_APP
+        and is_tracked(model)
+        and not isinstance(model_admin, SmartcacheAdminMixin)
+    )
+    if not missing:
+        return []
+    return [
+        checks.Warning(
+            "The 'Purge cache for selected …' action could not be added to the admin of: "
+            f"{', '.join(missing)}; they were registered after django_smartcache was ready.",
+            hint="List 'django_smartcache' after 'django.contrib.admin' in INSTALLED_APPS, "
+            "or add django_smartcache.admin.SmartcacheAdminMixin to those ModelAdmins.",
+            id="smartcache.W002",
+        )
+    ]
+
+
+MIDDLEWARE_PATH = "django_smartcache.middleware.SmartcacheMiddleware"
+_SETS_VISITOR_PARTS = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+)
+
+
+def check_middleware(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Without ``SmartcacheMiddleware`` after the middleware that set the visitor's parts,
+    what other middleware read of the visitor before a cached view is not seen."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    hint = (
+        f"Add '{MIDDLEWARE_PATH}' to MIDDLEWARE right after "
+        "'django.contrib.messages.middleware.MessageMiddleware'."
+    )
+    if MIDDLEWARE_PATH not in middleware:
+        return [
+            checks.Warning(
+                "SmartcacheMiddleware is not installed: reads of the session key, cookies or "
+                "the user made by other middleware before a cached view are not seen, so data "
+                "they hand on to the view (request.cart) could be cached for every visitor "
+                "(only a session read shows, through the session's own flag).",
+                hint=hint,
+                id="smartcache.W003",
+            )
+        ]
+    at = middleware.index(MIDDLEWARE_PATH)
+    late = [name for name in _SETS_VISITOR_PARTS if name in middleware[at:]]
+    if late:
+        return [
+            checks.Warning(
+                f"SmartcacheMiddleware comes before {', '.join(late)}: the parts of the "
+                "visitor those set up are not watched before the view.",
+                hint=hint,
+                id="smartcache.W004",
+            )
+        ]
+    return []
