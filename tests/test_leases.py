@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_smartcache.invalidation import autocommit, bumps, leases, recovery
+from django_smartcache.invalidation import backlog, bumps, leases, recovery
 from django_smartcache.models import PendingInvalidation, WriterLease
 from tests.helpers import flushes_over_stale, status
 from tests.test_outbox import CACHE_DOWN, NO_BACKOFF, rows, save_price, warm
@@ -44,7 +44,7 @@ def fast(monkeypatch):
 @pytest.fixture
 def leased(shop):
     assert leases.wait_until_valid("default"), "the lease thread holds a lease within 5 s"
-    autocommit.tidy(connection)  # the outbox rows of the shop's writes made before it
+    backlog.tidy(connection)  # the outbox rows of the shop's writes made before it
     return shop
 
 
@@ -59,7 +59,7 @@ def test_a_leased_save_runs_only_its_statement_and_its_bump(client, leased):
         save_price(leased["laptop"], "5")
     writes = [q["sql"].split()[0] for q in queries.captured_queries]
     assert [verb for verb in writes if verb != "SELECT"] == ["UPDATE"]  # (write-through reads)
-    assert rows() == [] and autocommit.backlog() == {}, "no outbox row to write or delete"
+    assert rows() == [] and backlog.sizes() == {}, "no outbox row to write or delete"
     response = client.get("/catalog/")
     assert (status(response), response.content) == ("MISS", b"Laptop=5.00, Phone=499.00")
 
@@ -122,7 +122,7 @@ def test_a_write_that_outlives_its_lease_gets_an_outbox_row(leased, monkeypatch)
     verbs = [verb for verb in verbs if verb != "SELECT"]  # (write-through reads)
     # (logged in the order they finished: the row's INSERT inside the statement's wrapper)
     assert verbs == ["INSERT", "UPDATE"], "the statement, then its own row, before the bump"
-    autocommit.tidy(connection)
+    backlog.tidy(connection)
     assert rows() == [], "its bump landed: acknowledged, deleted with the backlog"
 
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from django_smartcache import invalidate
 from django_smartcache.core import breaker
-from django_smartcache.invalidation import autocommit, bumps, outbox, recovery
+from django_smartcache.invalidation import backlog, bumps, outbox, recovery
 from django_smartcache.invalidation.bumps import bump_on_commit
 from django_smartcache.models import PendingInvalidation
 from django_smartcache.stores.factory import get_store
@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 @pytest.fixture
 def shop(shop):
     """The shop, without the acknowledged rows its autocommit creates leave for later."""
-    autocommit.tidy(connections["default"])
+    backlog.tidy(connections["default"])
     return shop
 
 
@@ -181,12 +181,12 @@ def test_autocommit_write_inserts_its_row_in_the_statements_transaction(shop):
     writes = [statement for statement in seen if statement != "SELECT"]  # write-through reads
     # BEGIN and COMMIT go to the driver directly; the DELETE comes later, in a batch.
     assert writes == ["INSERT outbox", "UPDATE"]
-    autocommit.tidy(connections["default"])
+    backlog.tidy(connections["default"])
     assert rows() == []
     with NO_BACKOFF, CACHE_DOWN:
         Product.objects.filter(slug="laptop").update(price=6)
     assert rows() == [PRODUCT], "committed with the statement, kept since the bump failed"
-    assert autocommit.backlog() == {}, "a row whose bump failed is not acknowledged"
+    assert backlog.sizes() == {}, "a row whose bump failed is not acknowledged"
 
 
 def test_failed_statement_removes_its_row(shop):
@@ -216,7 +216,7 @@ def test_invalidate_that_cannot_reach_the_cache_is_written_to_the_outbox(client,
 def test_rows_go_to_the_written_database_and_every_database_is_flushed(client, shop):
     category = Category.objects.using("other").create(name="C", slug="c")
     Product.objects.using("other").create(name="Tablet", slug="tablet", price=1, category=category)
-    autocommit.tidy(connections["other"])
+    backlog.tidy(connections["other"])
     warm(client)
     with NO_BACKOFF, CACHE_DOWN, transaction.atomic(using="other"):
         Product.objects.using("other").update(price=4)

@@ -12,7 +12,7 @@ from django.core.signals import request_finished
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from django_smartcache.invalidation import autocommit, bumps, dbwrites, outbox, recovery
+from django_smartcache.invalidation import autocommit, backlog, bumps, dbwrites, outbox, recovery
 from django_smartcache.models import PendingInvalidation
 from tests.helpers import status
 from tests.test_outbox import CACHE_DOWN, NO_BACKOFF, PRODUCT, TABLE, rows, save_price, warm
@@ -34,7 +34,7 @@ def server_only(test):
 
 @pytest.fixture
 def shop(shop):
-    autocommit.tidy(connections["default"])  # what the fixture's creates left
+    backlog.tidy(connections["default"])  # what the fixture's creates left
     return shop
 
 
@@ -69,7 +69,7 @@ def test_the_row_is_invisible_to_others_until_the_statement_commits_with_it(shop
     with connection.execute_wrapper(peek):
         save_price(shop["laptop"], "5")
     assert seen == [0], "uncommitted while the statement runs: one transaction"
-    assert len(rows()) + sum(autocommit.backlog().values()) >= 1
+    assert len(rows()) + sum(backlog.sizes().values()) >= 1
 
 
 def test_a_failed_statement_takes_its_row_and_a_piggybacked_delete_back(shop):
@@ -79,7 +79,7 @@ def test_a_failed_statement_takes_its_row_and_a_piggybacked_delete_back(shop):
         Product.objects.filter(slug="laptop").update(slug="phone")
     after = set(PendingInvalidation.objects.values_list("pk", flat=True))
     assert after <= before, "no row of the failed statement"
-    autocommit.tidy(connections["default"])
+    backlog.tidy(connections["default"])
     assert rows() == []
 
 
@@ -89,26 +89,26 @@ def test_acknowledged_rows_are_deleted_in_batches(shop):
             save_price(shop["laptop"], str(price))
     deletes = [q for q in queries.captured_queries if q["sql"].startswith("DELETE")]
     if connection.vendor == "sqlite":  # piggy-backed on the next write's transaction
-        assert len(deletes) == 9 and autocommit.backlog() == {"default": 1}
+        assert len(deletes) == 9 and backlog.sizes() == {"default": 1}
         request_finished.send(sender=None)  # the end of the request takes the rest
     else:  # the writer deletes nothing; the process's deleter thread does, in a batch
         assert deletes == []
         deadline = time.monotonic() + 5
-        while (autocommit.backlog() or rows()) and time.monotonic() < deadline:
+        while (backlog.sizes() or rows()) and time.monotonic() < deadline:
             time.sleep(0.05)  # (the thread takes the ids, then deletes them)
-    assert autocommit.backlog() == {}
+    assert backlog.sizes() == {}
     assert rows() == []
 
 
 def test_the_backlog_stays_bounded(shop, monkeypatch):
-    monkeypatch.setattr(autocommit, "BACKLOG", 5)
-    monkeypatch.setattr(autocommit, "LAZY", 60.0)  # the deleter thread waits: only the bound
+    monkeypatch.setattr(backlog, "BACKLOG", 5)
+    monkeypatch.setattr(backlog, "LAZY", 60.0)  # the deleter thread waits: only the bound
     category = shop["category"]
     sizes = []
     for i in range(23):
         # create(): RETURNING on SQLite (row committed first, nothing piggy-backed)
         Product.objects.create(name=f"P{i}", slug=f"p{i}", price=1, category=category)
-        sizes.append(autocommit.backlog().get("default", 0))
+        sizes.append(backlog.sizes().get("default", 0))
         assert PendingInvalidation.objects.count() <= 5
     assert max(sizes) <= 4 and min(sizes) == 0, "deleted by the writer each time it filled"
 
@@ -117,7 +117,7 @@ def test_a_flush_deletes_this_processs_acknowledged_rows_without_bumping_them(
     client, shop, monkeypatch
 ):
     warm(client)
-    monkeypatch.setattr(autocommit, "LAZY", 60.0)
+    monkeypatch.setattr(backlog, "LAZY", 60.0)
     Category.objects.filter(pk=shop["category"].pk).update(name="Laptops")
     bumped: list[list[str]] = []
     monkeypatch.setattr(bumps, "bump", lambda tags, **kw: bumped.append(tags) or True)

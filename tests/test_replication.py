@@ -10,7 +10,7 @@ import redis
 from django.db import connections
 from django.test import Client, override_settings
 
-from django_smartcache.invalidation import autocommit
+from django_smartcache.invalidation import backlog
 from django_smartcache.models import PendingInvalidation
 from tests.helpers import status
 from tests.redis_servers import RedisServer, cache_at
@@ -53,7 +53,7 @@ def test_a_bump_acknowledged_by_a_replica_lands(redis_server, replica, shop):
         _laptop_costs("5.00")
         response = client.get("/products/laptop/")
         assert (status(response), response.content) == ("MISS", b"Laptop=5.00")
-        autocommit.tidy(connections["default"])  # acknowledged rows are deleted in batches
+        backlog.tidy(connections["default"])  # acknowledged rows are deleted in batches
         assert PendingInvalidation.objects.count() == 0
 
 

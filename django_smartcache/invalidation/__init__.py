@@ -7,8 +7,8 @@ contracts, run in CI by ``tests/test_layers.py``)::
     operations    admin, actions, checks, command, overview, warm
     frontends     pages, http, csrf, decorators, middleware, fragments, functions,
                   writethrough, registry
-    invalidation  bumps, recovery, outbox, leases, lease_reclaim, autocommit, dbwrites,
-                  sqlwrites, sqltokens, signals, tracking, purge
+    invalidation  bumps, recovery, outbox, leases, lease_reclaim, autocommit, backlog,
+                  dbwrites, sqlwrites, sqltokens, signals, tracking, purge
     core          engine, tags, context, privacy, standins, snapshots, breaker, stats
     stores        base, factory, redis_store (Lua in lua/*.lua, via scripts),
                   cache_store, server_identity

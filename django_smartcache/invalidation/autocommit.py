@@ -32,11 +32,11 @@ Why each step is safe:
   flushes, so it never bumps it; other processes see it only in a first or recovery
   flush (which takes every row), or if it outlives ``GRACE``, which the deleter's
   ``LAZY`` delay stays well below.
-* **Bounded backlog.** Acknowledged ids are deleted ``LAZY`` seconds after the first of a
-  batch (on a server database, by a daemon thread on the outbox's own connection, off the
-  request path); on SQLite (one writer per file: no second connection) in the next
-  tracked write's transaction, before this process flushes, and at the end of each
-  request. Past ``BACKLOG`` ids, the writer deletes them itself, at once.
+* **Bounded backlog** (``backlog``). Acknowledged ids are deleted ``LAZY`` seconds
+  after the first of a batch (on a server database, by a daemon thread on the outbox's
+  own connection, off the request path); on SQLite (one writer per file: no second
+  connection) in the next tracked write's transaction, before this process flushes, and
+  at the end of each request. Past ``BACKLOG`` ids, the writer deletes them itself.
 
 Statements that must not run inside a transaction are left to the older path (row
 inserted and committed first, then the statement; the row is still acknowledged and
@@ -50,22 +50,15 @@ mode; logged once).
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import os
 import re
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from django.db import connections
-
 from ..conf import get_settings
-from . import leases, outbox
+from . import backlog, leases, outbox
 
-LAZY = 0.2  # seconds an acknowledged row waits for the batch that deletes it
-BACKLOG = 1000  # acknowledged ids per database at most; past it the writer deletes them
 EXACT = 8  # row tags an autocommit row keeps exactly (more: widened to the model)
 
 _FIRST = re.compile(r"\s*(\w+)")
@@ -73,11 +66,6 @@ _SHAREABLE = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "MERGE", "WITH"
 REFUSALS = 3  # failed BEGINs after which a database gets the older path only
 _failed: dict[str, int] = {}  # alias -> failed BEGINs
 _refused: set[str] = set()  # aliases that refused BEGIN REFUSALS times: older path
-_lock = threading.Lock()
-_backlog: dict[Any, list[Any]] = {}  # alias (SQLite: the connection) -> acknowledged ids
-_oldest: dict[Any, float] = {}  # same keys -> monotonic time of the first id
-_wake = threading.Event()
-_deleter: list[Any] = [None, 0]  # the thread, and the pid that started it
 
 
 def shareable(connection: Any, sql: str) -> bool:
@@ -146,7 +134,7 @@ def write(
     taken: list[Any] = []
     try:
         if connection.vendor == "sqlite":
-            taken = _take(connection)
+            taken = backlog.take(connection)
             if taken:  # piggy-backed: rolled back with the rest, then given back
                 outbox.delete(connection, taken)
         row = outbox.Row(outbox.insert(connection, row_tags), frozenset(row_tags))
@@ -293,131 +281,11 @@ def _rollback(connection: Any, taken: list[Any]) -> None:
     with contextlib.suppress(Exception):
         _raw(connection, "ROLLBACK")
     if taken:
-        _give_back(connection, taken)
-
-
-# --------------------------------------------------------------------------- lazy delete
-
-
-def _key(connection: Any) -> Any:
-    # SQLite rows are deleted on the thread's own connection: a backlog per connection.
-    return connection if connection.vendor == "sqlite" else connection.alias
-
-
-def acknowledge(connection: Any, row: outbox.Row | None) -> None:
-    """``row``'s bump has landed: delete it later, in a batch. Never raises."""
-    if row is None or row is LEASED:
-        return
-    key = _key(connection)
-    with _lock:
-        ids = _backlog.setdefault(key, [])
-        if not ids:
-            _oldest[key] = time.monotonic()
-        ids.append(row.id)
-        full = len(ids) >= BACKLOG
-    if full:
-        tidy(connection)
-    elif connection.vendor != "sqlite":
-        _start_deleter()
-        _wake.set()
-
-
-def _take(key: Any) -> list[Any]:
-    with _lock:
-        _oldest.pop(key, None)
-        return _backlog.pop(key, [])
-
-
-def _give_back(key: Any, ids: list[Any]) -> None:
-    with _lock:
-        mine = _backlog.setdefault(key, [])
-        mine[:0] = ids[: max(0, 10 * BACKLOG - len(mine))]  # beyond: left to the flushes
-        _oldest.setdefault(key, time.monotonic())
-
-
-def tidy(connection: Any) -> int:
-    """Delete the backlog of ``connection``'s database now (SQLite: outside a transaction
-    only). Returns the number of ids deleted. Never raises."""
-    if connection.vendor == "sqlite" and (
-        connection.in_atomic_block or not connection.get_autocommit()
-    ):
-        return 0
-    key = _key(connection)
-    ids = _take(key)
-    if not ids:
-        return 0
-    try:
-        for start in range(0, len(ids), outbox.BATCH):
-            outbox.delete(connection, ids[start : start + outbox.BATCH])
-    except Exception as exc:
-        _give_back(key, ids)
-        outbox.warn_once(connection.alias, "deleting acknowledged rows", exc)
-        return 0
-    return len(ids)
-
-
-def tidy_database(alias: str) -> None:
-    """Before a flush: delete this process's acknowledged rows of ``alias``."""
-    main = connections[alias]
-    if main.vendor == "sqlite":
-        tidy(main)
-        return
-    if alias in _backlog:
-        with outbox.private(alias) as conn:
-            tidy(conn)
-
-
-def tidy_thread(**kwargs: Any) -> None:
-    """End of a request (``request_finished``): this thread's SQLite backlogs."""
-    for connection in connections.all(initialized_only=True):
-        if connection.vendor == "sqlite" and connection in _backlog:
-            tidy(connection)
-
-
-def _start_deleter() -> None:
-    thread, pid = _deleter
-    if thread is not None and pid == os.getpid() and thread.is_alive():
-        return
-    with _lock:
-        if _deleter[0] is thread:  # not started by another thread meanwhile
-            thread = threading.Thread(target=_delete_loop, name="smartcache-outbox", daemon=True)
-            _deleter[:] = [thread, os.getpid()]
-            thread.start()
-
-
-def _delete_loop() -> None:
-    while True:
-        _wake.wait()
-        _wake.clear()
-        with _lock:
-            started = min(_oldest.values(), default=time.monotonic())
-        time.sleep(max(0.0, started + LAZY - time.monotonic()))
-        _delete_all()
-
-
-def _delete_all() -> None:
-    for key in [key for key in list(_backlog) if isinstance(key, str)]:
-        with contextlib.suppress(Exception):
-            tidy_database(key)
-
-
-atexit.register(_delete_all)
-
-
-def backlog() -> dict[str, int]:
-    """Acknowledged ids not deleted yet, per database alias (tests, diagnostics)."""
-    with _lock:
-        found: dict[str, int] = {}
-        for key, ids in _backlog.items():
-            alias = key if isinstance(key, str) else key.alias
-            found[alias] = found.get(alias, 0) + len(ids)
-        return found
+        backlog.give_back(connection, taken)
 
 
 def reset() -> None:
     """Forget the backlog and the refusals, as in a new process (``recovery.reset``)."""
-    with _lock:
-        _backlog.clear()
-        _oldest.clear()
+    backlog.reset()
     _failed.clear()
     _refused.clear()

@@ -23,7 +23,7 @@ from ..conf import get_settings
 from ..core.breaker import breaker
 from ..core.tags import GLOBAL, Dependency, bump_tags, dependency_models
 from ..stores.factory import get_store
-from . import autocommit, leases, outbox
+from . import autocommit, backlog, leases, outbox
 from .tracking import track
 
 _extra_aliases: set[str] = set()
@@ -356,7 +356,7 @@ def bump_written(tags: list[str], connection: Any, row: outbox.Row | None) -> No
             leases.leave()  # (entered by ``autocommit.write``)
         return
     if bump(tags, keep=row is None):
-        autocommit.acknowledge(connection, row)
+        backlog.acknowledge(connection, row)
 
 
 def invalidate(*deps: Dependency) -> None:

@@ -24,7 +24,7 @@ from ..core.breaker import breaker
 from ..core.engine import Fill, lookup
 from ..stores.base import ReadResult
 from ..stores.factory import get_store
-from . import autocommit, bumps, lease_reclaim, leases, outbox
+from . import autocommit, backlog, bumps, lease_reclaim, leases, outbox
 from .bumps import settle
 
 GRACE = 1.0  # seconds a periodic flush leaves a new row to the process that wrote it
@@ -156,7 +156,7 @@ def _flush_rows(alias: str, everything: bool, force: str | None, bump: Any) -> t
         use = partial(nullcontext, main)
     else:
         use = partial(outbox.private, alias)
-    autocommit.tidy_database(alias)  # this process's acknowledged rows: deleted, never bumped
+    backlog.tidy_database(alias)  # this process's acknowledged rows: deleted, never bumped
     done = 0
     for _ in range(ROUNDS):
         query = model._base_manager.order_by("pk")

@@ -9,7 +9,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_migrate, pos
 
 from ..core.tags import model_bump_tags, row_bump_tags
 from . import dbwrites, outbox
-from .autocommit import tidy_thread
+from .backlog import tidy_thread
 from .bumps import bump_on_commit, settle
 from .dbwrites import m2m_signalled, recently_bumped
 from .tracking import is_tracked

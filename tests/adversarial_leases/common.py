@@ -10,7 +10,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from django_smartcache.invalidation import autocommit, leases
+from django_smartcache.invalidation import backlog, leases
 
 _ON_SQLITE = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
 ON_MYSQL = settings.DATABASES["default"]["ENGINE"].endswith("mysql")
@@ -28,7 +28,7 @@ def mysql_only(test):
 @pytest.fixture
 def leased(shop):
     assert leases.wait_until_valid("default"), "the lease thread holds a lease within 5 s"
-    autocommit.tidy(connection)
+    backlog.tidy(connection)
     return shop
 
 
