@@ -213,7 +213,10 @@ def cached(
         if not callable(fn):
             raise TypeError(f"cached(...) decorates a function, not {fn!r}.")
         if inspect.iscoroutinefunction(fn):
-            raise TypeError("cached() does not support async functions yet; see the README.")
+            raise TypeError(
+                "cached() does not support async functions yet (docs: howto/apis.md): "
+                "cache a sync function and await it through asgiref.sync.sync_to_async."
+            )
         name = f"{fn.__module__}.{fn.__qualname__}"
         if write_through and any(
             p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)

@@ -193,7 +193,7 @@ def _rendered(response: HttpResponseBase) -> HttpResponseBase:
     after the handler rendered it. Rendering it here, inside the computation,
     is what lets the fragments, queries and visitor reads of its template count
     as part of this page; template-response middleware then sees a rendered
-    response (README, "Differences from Django").
+    response (docs: explanation/differences.md).
     """
     if getattr(response, "is_rendered", True) is False and callable(response.render):
         response.render()

@@ -35,13 +35,14 @@ _NON_ATOMIC_BACKENDS = (
     "django.core.cache.backends.filebased.FileBasedCache",
 )
 
+SETTINGS_HINT = "See the settings reference (docs/reference/settings.md)."
+
 
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Validate ``SMARTCACHE`` and the cache alias it names."""
     raw = getattr(settings, "SMARTCACHE", {})
     found: list[checks.CheckMessage] = [
-        checks.Error(text, hint="See the settings table in the README.", id="smartcache.E001")
-        for text in problems(raw)
+        checks.Error(text, hint=SETTINGS_HINT, id="smartcache.E001") for text in problems(raw)
     ]
     if found:
         return found

@@ -335,7 +335,7 @@ class RedisStore(Store):
             self._evalsha("BUMP", keys, args)
             return
         # Acknowledged by replicas too, in the same round trip, or not landed: a failover
-        # to a replica that missed it would bring the old tokens back (README, "Running
+        # to a replica that missed it would bring the old tokens back (docs: "Running
         # Redis safely"). Raising keeps the bump pending here and in the outbox.
         pipe = self._client.get_client(write=True).pipeline(transaction=False)
         self._script("BUMP")(keys=keys, args=args, client=pipe)
