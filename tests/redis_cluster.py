@@ -135,6 +135,26 @@ class LocalCluster:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+_session: LocalCluster | None = None
+
+
+def session_cluster_url() -> str:
+    """The startup URL of this process's cluster for the whole test run (started on first
+    use with one replica per master, stopped by PID when the process exits)."""
+    global _session
+    if _session is None:
+        import atexit
+
+        _session = LocalCluster(replicas=1).start()
+        atexit.register(_session.stop)
+    return _session.url
+
+
+def session_cluster() -> LocalCluster | None:
+    """The cluster ``session_cluster_url`` started, if any."""
+    return _session
+
+
 if __name__ == "__main__":  # pragma: no cover - a manual tool
     cluster = LocalCluster(replicas=1).start()
     try:

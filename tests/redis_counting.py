@@ -83,6 +83,16 @@ class RoundTripCounter:
             self.count += 1
             self.commands.append(names)
 
+    def _joined(self, packed) -> None:
+        """A send that travels beside the round trip under way: shown with it."""
+        names = _command_names(packed)
+        with self._lock:
+            if self.commands:
+                self.commands[-1] = (*self.commands[-1], "|", *names)
+            else:
+                self.count += 1
+                self.commands.append(names)
+
     def _handshake(self) -> None:
         with self._lock:
             self.handshakes += 1
@@ -98,8 +108,14 @@ class RoundTripCounter:
 COUNTER = RoundTripCounter()
 
 
+_awaiting = threading.local()  # per thread: the connections sent to and not yet read from
+
+
 class CountingMixin:
-    """Counts ``send_packed_command`` calls, except those made while connecting."""
+    """Counts ``send_packed_command`` calls, except those made while connecting, and
+    except a send made while this thread still awaits a reply on another connection:
+    that one travels at the same time (a Redis Cluster store sends to two nodes, then
+    reads both), so it adds no round trip of wall time."""
 
     _smartcache_handshake_depth = 0
 
@@ -107,8 +123,23 @@ class CountingMixin:
         if self._smartcache_handshake_depth:
             COUNTER._handshake()
         else:
-            COUNTER._round_trip(command)
+            pending = _awaiting.__dict__.setdefault("conns", set())
+            if pending - {id(self)}:
+                COUNTER._joined(command)
+            else:
+                COUNTER._round_trip(command)
+            pending.add(id(self))
         return super().send_packed_command(command, check_health)
+
+    def read_response(self, *args, **kwargs):
+        try:
+            return super().read_response(*args, **kwargs)
+        finally:
+            _awaiting.__dict__.setdefault("conns", set()).discard(id(self))
+
+    def disconnect(self, *args, **kwargs):
+        _awaiting.__dict__.setdefault("conns", set()).discard(id(self))
+        return super().disconnect(*args, **kwargs)
 
 
 def _connecting(name):

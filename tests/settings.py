@@ -5,6 +5,11 @@ against real services:
 
 - ``SMARTCACHE_TEST_REDIS_URL`` (e.g. ``redis://127.0.0.1:6379/15``): use that Redis server.
   Unset: an in-process fakeredis server (with Lua, via lupa) behind the same django-redis backend.
+- ``SMARTCACHE_TEST_REDIS_CLUSTER=1``: a local Redis Cluster (3 masters, one replica each),
+  started here on free ports (``tests/redis_cluster.py``) and stopped by PID when the run
+  ends; the ``default`` and ``other`` aliases use it through
+  ``django_smartcache.cluster.RedisClusterClient`` (different ``KEY_PREFIX``es: a cluster
+  has one database). A ``redis://host:port`` value instead names a cluster already running.
 - ``SMARTCACHE_TEST_DATABASE_URL`` (e.g. ``mysql://root@127.0.0.1:3306/test``): use that database
   (parsed with dj-database-url). Unset: SQLite.
 
@@ -135,6 +140,14 @@ DATABASES["other"] = {
 # --------------------------------------------------------------------------- caches
 
 REDIS_URL = os.environ.get("SMARTCACHE_TEST_REDIS_URL", "").strip()
+REDIS_CLUSTER = os.environ.get("SMARTCACHE_TEST_REDIS_CLUSTER", "").strip()
+if REDIS_CLUSTER.lower() in {"0", "false", "no", "off"}:
+    REDIS_CLUSTER = ""
+
+if REDIS_CLUSTER:
+    from tests.redis_cluster import session_cluster_url
+
+    REDIS_URL = REDIS_CLUSTER if "://" in REDIS_CLUSTER else session_cluster_url()
 
 if REDIS_URL:
     _connection_class = CountingConnection
@@ -163,6 +176,19 @@ _other_db = _default_db - 1 if _default_db > 0 else 1
 
 
 def _redis_cache(url: str) -> dict:
+    if REDIS_CLUSTER:
+        return {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": _with_db(url, 0),
+            "KEY_PREFIX": "other" if url.endswith(f"/{_other_db}") else "",
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_smartcache.cluster.RedisClusterClient",
+                "CONNECTION_POOL_KWARGS": {
+                    "connection_class": _connection_class,
+                    "max_connections": 512,
+                },
+            },
+        }
     return {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": url,
@@ -188,6 +214,6 @@ CACHES = {
 }
 
 SMARTCACHE_TEST_BACKENDS = {
-    "redis": "redis" if REDIS_URL else "fakeredis",
+    "redis": "cluster" if REDIS_CLUSTER else "redis" if REDIS_URL else "fakeredis",
     "db": DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
 }

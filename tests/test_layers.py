@@ -133,6 +133,7 @@ def test_the_lua_scripts_are_package_data():
     from django_smartcache.stores import scripts
 
     lua = sorted(p.name for p in (PACKAGE / "stores" / "lua").glob("*.lua"))
-    assert lua == ["bump.lua", "generation.lua", "lock.lua", "mark.lua", "release.lua", "store.lua"]
-    for name in ("LOCK", "STORE", "MARK", "RELEASE", "BUMP", "GENERATION"):
+    names = ["BUMP", "CLAIM", "GENERATION", "LOCK", "MARK", "RELEASE", "STAMP", "STORE", "TOKENS"]
+    assert lua == [f"{name.lower()}.lua" for name in names]
+    for name in names:
         assert "redis.call" in getattr(scripts, name), name

@@ -111,17 +111,36 @@ def _unsafe_backends(caches: dict[str, Any], alias: str) -> list[checks.CheckMes
                     id="smartcache.E005",
                 )
             )
-        elif _is_cluster(config):
+        elif not _is_cluster_client(config) and _is_cluster(config):
             found.append(
                 checks.Error(
-                    f"Cache {name!r} points at a Redis Cluster, which django_smartcache does "
-                    "not support yet: every read would fail with CROSSSLOT and the site would "
-                    "run uncached while looking healthy.",
-                    hint="Point the cache at a standalone Redis (or Sentinel) for now.",
+                    f"Cache {name!r} points at a Redis Cluster through a client that is not "
+                    "a cluster client: every read would fail with CROSSSLOT (or MOVED) and "
+                    "the site would run uncached while looking healthy.",
+                    hint="Use OPTIONS={'CLIENT_CLASS': "
+                    "'django_smartcache.cluster.RedisClusterClient'} with "
+                    "django_redis.cache.RedisCache, or BACKEND="
+                    "'django_smartcache.cluster.RedisClusterCache' (docs/howto/redis.md, "
+                    "'Redis Cluster').",
                     id="smartcache.E006",
                 )
             )
     return found
+
+
+_CLUSTER_CLIENTS = (
+    "django_smartcache.cluster.RedisClusterClient",
+    "django_smartcache.cluster.RedisClusterCache",
+)
+
+
+def _is_cluster_client(config: dict[str, Any]) -> bool:
+    """The cache is configured through one of our cluster clients (``cluster.py``)."""
+    options = config.get("OPTIONS") or {}
+    return (
+        config.get("BACKEND") in _CLUSTER_CLIENTS
+        or str(options.get("CLIENT_CLASS", "")) in _CLUSTER_CLIENTS
+    )
 
 
 def _is_cluster(config: dict[str, Any]) -> bool:

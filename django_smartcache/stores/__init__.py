@@ -11,7 +11,8 @@ contracts, run in CI by ``tests/test_layers.py``)::
                   sqlwrites, sqltokens, signals, tracking, purge
     core          engine, tags, context, privacy, standins, snapshots, breaker, stats
     stores        base, factory, redis_store (Lua in lua/*.lua, via scripts),
-                  cache_store, server_identity
+                  cluster_store (and cluster, its clients), cache_store,
+                  server_identity
     conf, models  settings (read lazily) and the app's models: any layer may use them
 
 The modules Django looks for stay at the top (``apps``, ``models``, ``admin``,

@@ -51,3 +51,9 @@ MARK = _load("mark")  # a Vary manifest or a pass marker in place of the entry
 RELEASE = _load("release")  # release the lock if it is still ours
 BUMP = _load("bump")  # new tokens for tags (or held ones), one counter step
 GENERATION = _load("generation")  # a Redis that is not the one that acknowledged: bump all
+
+# Redis Cluster (cluster_store.py): LOCK and STORE split into a step on the entry's node and
+# a step on the tag node (the slot of the tokens and the counter); MARK, RELEASE and BUMP as is.
+CLAIM = _load("claim")  # entry node: the lock, unless the entry changed since the read
+TOKENS = _load("tokens")  # tag node: LOCK's tokens and counter, without the lock
+STAMP = _load("stamp")  # tag node: STORE's check of the run-time tags, without the write

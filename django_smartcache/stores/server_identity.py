@@ -22,7 +22,7 @@ import secrets
 import time
 from typing import Any
 
-from redis.exceptions import ResponseError
+from redis.exceptions import AskError, ResponseError
 
 from . import scripts
 
@@ -34,10 +34,11 @@ logger = logging.getLogger("django_smartcache")
 _seen: set[str] = set()  # run_ids this process has talked to
 
 
-def watch(store: Any) -> None:
-    """Check the server behind ``store`` on every connection made from now on (no I/O)."""
-    client = store._client.get_client(write=True)
-    pool = client.connection_pool
+def watch(store: Any, pool: Any = None) -> None:
+    """Check the server behind ``store`` (on a cluster: ``pool``, the tag node's) on every
+    connection made from now on (no I/O)."""
+    if pool is None:
+        pool = store._client.get_client(write=True).connection_pool
     kwargs = pool.connection_kwargs
     previous = kwargs.get("redis_connect_func")
     if getattr(previous, "smartcache_store", None) is store:
@@ -75,7 +76,12 @@ def check(connection: Any, store: Any) -> bool:
     seen = "1" if run_id in _seen else "0"
     args = [run_id, secrets.token_hex(8), store.now_seed(), repr(time.time()), seen]
     connection.send_command("EVAL", scripts.GENERATION, len(keys), *keys, *args)
-    changed = connection.read_response() == 1
+    try:
+        changed = connection.read_response() == 1
+    except AskError:
+        # A cluster node that no longer serves the tag slot (MOVED): not the tag node,
+        # whose identity is the one that matters (``cluster_store``).
+        return False
     _seen.add(run_id)
     if changed:
         logger.warning(

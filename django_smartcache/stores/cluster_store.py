@@ -1,0 +1,421 @@
+"""The Redis Cluster store: the guarantees of ``RedisStore``, keys spread over the nodes.
+
+Layout. Everything an invalidation touches lives in one hash slot, the *tag slot*
+(``{<KEY_PREFIX>}``): the tag tokens, the invalidation counter, the bump times, the
+server record and the stats. A bump therefore stays one atomic script (``BUMP``,
+unchanged) on one node, the *tag node*. An entry and its fill lock share a hash tag of
+their own (``{<cache key>}``), so entries and locks spread over the cluster by key.
+
+Round trips. Each operation needs at most one node of each kind, so it sends its
+command(s) to the entry node and to the tag node at once and only then reads both
+replies: two nodes, one round trip of wall time. This goes below redis-py's cluster
+pipeline (about twice the Python per hit) to the two nodes' pooled connections, with
+the cluster client's own view of which node serves which slot.
+
+Why each step is safe when it is split over two nodes:
+
+- A hit reads the entry (entry node) and the current tokens (tag node) at once. The
+  entry carries the tokens it was stamped with and is served only when they equal the
+  current ones; it does not matter which reply was made first: an entry read before a
+  bump and tokens read after it do not match, and the reverse pair is simply the state
+  before the bump (as if the hit came earlier).
+- A fill takes the lock on the entry node (``CLAIM``) while it reads or creates the
+  tokens on the tag node (``TOKENS``), before the view runs: whatever the order of the
+  two, the tokens are read before computing, so a bump after them makes what is
+  computed carry old tokens (guarantee 2). The lock only keeps single flight.
+- A store first checks the run-time tags and the counter on the tag node (``STAMP``,
+  as ``STORE`` does), then writes the entry on its node. A bump between the two steps
+  replaces tokens the entry was just stamped with: the entry is written but never
+  validates. When the entry has no run-time tags, ``STAMP`` decides nothing (it only
+  extends the tags' TTL), and both steps go out at once.
+
+Server identity (guarantee 7): only the tag node's matters. An entry validates only
+against the tokens on the tag node; an entry node that comes back older (a replica
+promoted that missed writes) can only bring back entries whose stamps are then checked
+against the tag node's current tokens, so an entry invalidated since is refused there.
+A tag node that comes back older could bring back old tokens, and so old entries: new
+connections to the tag node run the ``GENERATION`` check (``server_identity``), and a
+new ``run_id`` bumps the global tag before the next hit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from redis.exceptions import AskError, ClusterDownError, NoScriptError, ResponseError, TryAgainError
+
+from ..conf import get_settings
+from . import scripts, server_identity
+from .base import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
+from .cluster import ClusterAccess
+from .redis_store import _LEARNED_MAX, NotReplicated, _ms, _text
+
+_REFRESH_EVERY = 0.2  # seconds: at most this often, a failed node makes us re-read the slots
+_TOPOLOGY_ERRORS = (AskError, ClusterDownError, TryAgainError)  # MOVED is an AskError
+
+
+class _Script:
+    __slots__ = ("script", "sha")
+
+    def __init__(self, text: str) -> None:
+        from hashlib import sha1
+
+        self.script, self.sha = text, sha1(text.encode()).hexdigest()
+
+
+_SCRIPTS = {
+    name: _Script(getattr(scripts, name))
+    for name in ("CLAIM", "TOKENS", "STAMP", "MARK", "RELEASE", "BUMP")
+}
+
+
+class ClusterStore(Store):
+    """Entries on their own node, checked against the tokens of the tag node."""
+
+    def __init__(self, alias: str, cache: Any, prefix: str, access: ClusterAccess) -> None:
+        super().__init__(alias, cache, prefix)
+        self._cluster = access.client
+        self._make_key = access.make_key
+        self._encode = access.encode
+        self._decode = access.decode
+        hashed = "{" + prefix + "}"
+        self.tag_prefix = self._make_key(f"{hashed}:v:")
+        self.seq_key = self._make_key(f"{hashed}:seq")
+        self.bumped_key = self._make_key(f"{hashed}:bumped")
+        self.stats_key = self._make_key(f"{hashed}:stats")
+        self.server_key = self._make_key(f"{hashed}:server")
+        self.tag_slot = self._cluster.keyslot(self.seq_key)
+        self._learned: dict[str, tuple[str, ...]] = {}
+        self._refreshed = 0.0
+
+    # ------------------------------------------------------------------ keys and nodes
+
+    def entry_key(self, key: str) -> str:
+        return self._make_key(f"{self.prefix}:e:{{{key}}}")
+
+    def lock_key(self, key: str) -> str:
+        return self._make_key(f"{self.prefix}:l:{{{key}}}")
+
+    def _pool(self, slot: int) -> Any:
+        cluster = self._cluster
+        node = cluster.nodes_manager.get_node_from_slot(slot)
+        pool = cluster.get_redis_connection(node).connection_pool
+        if slot == self.tag_slot:
+            # A tag node we have not used yet (the first, or a replica promoted): its new
+            # connections check its identity before anything is read through them.
+            server_identity.watch(self, pool)
+        return pool
+
+    def _refresh(self) -> None:
+        """Read the slots again (a node failed, or a slot moved), at a bounded rate."""
+        now = time.monotonic()
+        if now - self._refreshed < _REFRESH_EVERY:
+            return
+        self._refreshed = now
+        with contextlib.suppress(Exception):  # the next operation fails and tries again
+            self._cluster.nodes_manager.initialize()
+
+    def _exchange(self, *sends: tuple[int, Sequence[Sequence[Any]]]) -> list[list[Any]]:
+        """Send each ``(slot, commands)`` to its node, all before reading any reply.
+
+        Commands for one node go out in one write on one connection. Returns the
+        replies per send; an error reply is returned as the exception (the connection
+        is fine); a failed connection is dropped and raised after all are read.
+        """
+        pools: dict[int, Any] = {}
+        plan = []  # (pool id, commands) per send
+        for slot, commands in sends:
+            pool = self._pool(slot)
+            pools[id(pool)] = pool
+            plan.append((id(pool), commands))
+        conns: dict[int, Any] = {}
+        failed: BaseException | None = None
+        try:
+            for pid, pool in pools.items():
+                conns[pid] = pool.get_connection()
+            for pid, conn in conns.items():
+                packed = [cmd for p, cmds in plan if p == pid for cmd in cmds]
+                conn.send_packed_command(conn.pack_commands(packed))
+            out = []
+            dead: set[int] = set()
+            for pid, commands in plan:
+                replies = []
+                for _ in commands:
+                    if pid in dead:
+                        replies.append(None)
+                        continue
+                    try:
+                        replies.append(conns[pid].read_response())
+                    except ResponseError as exc:
+                        replies.append(exc)
+                    except BaseException as exc:
+                        conns[pid].disconnect()
+                        dead.add(pid)
+                        failed = failed or exc
+                        replies.append(None)
+                out.append(replies)
+        except BaseException as exc:
+            for conn in conns.values():
+                conn.disconnect()
+            failed = exc
+        finally:
+            for pid, conn in conns.items():
+                pools[pid].release(conn)
+        if failed is not None:
+            self._refresh()
+            raise failed
+        for replies in out:
+            for reply in replies:
+                if isinstance(reply, _TOPOLOGY_ERRORS):
+                    self._refresh()
+                    raise reply
+        return out
+
+    def _run(self, *sends: tuple[int, Sequence[tuple[str, Sequence[Any], Sequence[Any]]]]):
+        """Scripts ``(name, keys, args)`` per slot, in one round trip of wall time; a
+        node that lost a script gets it again (one more round trip, once)."""
+        replies = self._exchange(
+            *((slot, [_evalsha(*call) for call in calls]) for slot, calls in sends)
+        )
+        missing = [
+            (slot, [("SCRIPT", "LOAD", _SCRIPTS[call[0]].script), _evalsha(*call)])
+            for (slot, calls), got in zip(sends, replies, strict=True)
+            for call, reply in zip(calls, got, strict=True)
+            if isinstance(reply, NoScriptError)
+        ]
+        if missing:
+            again = iter(self._exchange(*missing))
+            for got in replies:
+                for c, reply in enumerate(got):
+                    if isinstance(reply, NoScriptError):
+                        got[c] = next(again)[1]
+        for got in replies:
+            for reply in got:
+                if isinstance(reply, ResponseError):
+                    raise reply
+        return replies
+
+    # ------------------------------------------------------------------ reads
+
+    def read(
+        self, key: str, tags: Sequence[str], *, lock_token: str | None, want_tags: bool
+    ) -> ReadResult:
+        """One exchange of the entry and its tags' tokens; on a miss, one more to lock."""
+        for _ in range(3):
+            found = self._read_once(key, tags, lock_token, want_tags)
+            if found is not None:
+                return found
+        found = self._read_once(key, tags, None, want_tags, compare=False)
+        assert found is not None  # without the comparison the claim always answers
+        return found
+
+    def _read_once(
+        self,
+        key: str,
+        tags: Sequence[str],
+        lock_token: str | None,
+        want_tags: bool,
+        compare: bool = True,
+    ) -> ReadResult | None:
+        prefix = self.tag_prefix
+        learned = self._learned.get(key, ())
+        entry_key = self.entry_key(key)
+        tag_keys = [*(prefix + tag for tag in tags), *(prefix + t for t in learned)]
+        entry_slot = self._cluster.keyslot(entry_key)
+        if tag_keys:
+            got = self._exchange(
+                (entry_slot, [("GET", entry_key)]), (self.tag_slot, [("MGET", *tag_keys)])
+            )
+            raw, values = got[0][0], got[1][0]
+        else:
+            raw, values = self._exchange((entry_slot, [("GET", entry_key)]))[0][0], []
+        state, old, stamp = MISS, None, ()
+        if raw is not None:
+            kind = raw[:1]
+            if kind == b"V":
+                return ReadResult(VARY, tuple(raw[1:].decode().split("\n")))
+            if kind == b"X":
+                return ReadResult(PASS)
+            head, _, body = raw[1:].partition(b"\0")
+            fresh_until, duration, stamp_text = head.split(b"\t", 2)
+            parts = stamp_text.split(b"\n")
+            requested = [*(t.encode() for t in tags), *(t.encode() for t in learned)]
+            current = dict(zip(requested, values, strict=True))
+            unknown = [name for name in parts[0::2] if name not in current]
+            if unknown:  # run-time dependencies: the tag node again, then learned
+                fetched = self._exchange(
+                    (self.tag_slot, [("MGET", *(prefix + n.decode() for n in unknown))])
+                )[0][0]
+                current.update(zip(unknown, fetched, strict=True))
+                self._learn(key, [n.decode() for n in unknown])
+            if all(current[n] == t for n, t in zip(parts[0::2], parts[1::2], strict=True)):
+                fresh_ms = int(fresh_until)
+                now_ms = time.time() * 1000
+                due = now_ms + int(duration) * self.early_factor() if int(duration) else now_ms
+                if not fresh_ms or due < fresh_ms:
+                    stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
+                    return ReadResult(HIT, self._decode(body), stamp)
+                state = EARLY if now_ms < fresh_ms else STALE
+            elif get_settings().STALE_ON_INVALIDATION:
+                state = REVOKED
+            if state != MISS:
+                old = self._decode(body)
+                stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
+        seen = raw[:64] if raw is not None else b""
+        locked, out = self._lock(key, entry_slot, tags, lock_token, seen, compare)
+        if locked == -1:
+            return None  # stored by someone else since our read
+        return ReadResult(
+            state, old, stamp, locked=locked == 1, seq=int(out[0]), tokens=tuple(out[1:])
+        )
+
+    def _lock(self, key, entry_slot, tags, lock_token, seen, compare) -> tuple[int, list]:
+        """Claim the fill lock (entry node) and read or create the tokens (tag node), at
+        once: the tokens are read before the view runs, whichever lands first."""
+        lock_ms = max(1, int(get_settings().LOCK_TIMEOUT * 1000))
+        claim = (
+            "CLAIM",
+            [self.entry_key(key), self.lock_key(key)],
+            [lock_token or "", lock_ms, seen, "1" if compare else "0"],
+        )
+        tokens = (
+            "TOKENS",
+            [self.seq_key, *(self.tag_prefix + tag for tag in tags)],
+            [lock_ms, self.now_seed(), self.new_token()],
+        )
+        got = self._run((entry_slot, [claim]), (self.tag_slot, [tokens]))
+        return int(got[0][0]), got[1][0]
+
+    def _learn(self, key: str, names: Sequence[str]) -> None:
+        if len(self._learned) >= _LEARNED_MAX:
+            self._learned.clear()
+        self._learned[key] = tuple(dict.fromkeys((*self._learned.get(key, ()), *names)))
+
+    # ------------------------------------------------------------------ writes
+
+    def write(
+        self,
+        key: str,
+        value: Any,
+        *,
+        stamp: Sequence[tuple[str, Any]],
+        dynamic: Sequence[str],
+        seq: int,
+        ttl: float | None,
+        lock_token: str | None,
+        duration: float = 0.0,
+    ) -> bool:
+        conf = get_settings()
+        static = "\n".join(f"{tag}\n{_text(token)}" for tag, token in stamp)
+        fresh_until = 0 if ttl is None else int((time.time() + ttl) * 1000)
+        entry_ms = _ms(None if ttl is None else ttl + conf.STALE_TTL)
+        check = (
+            "STAMP",
+            [self.seq_key],
+            [
+                self.tag_prefix,
+                seq,
+                self.new_token(),
+                _ms(conf.LOCK_TIMEOUT),
+                int(time.time() * 1000),
+                entry_ms,
+                len(stamp),
+                *(tag for tag, _ in stamp),
+                *dynamic,
+            ],
+        )
+        entry_key, lock_key = self.entry_key(key), self.lock_key(key)
+        entry_slot = self._cluster.keyslot(entry_key)
+        body = self._encode(value)
+
+        def put(parts: Sequence[str]) -> tuple:
+            head = f"{fresh_until}\t{int(duration * 1000)}\t" + "\n".join(parts)
+            entry = head.encode() + b"\0" + body
+            return ("MARK", [entry_key, lock_key], ["E", entry, entry_ms, lock_token or ""])
+
+        if not dynamic:  # nothing to decide on the tag node: both steps at once
+            self._run((self.tag_slot, [check]), (entry_slot, [put([static] if static else [])]))
+            return True
+        self._learn(key, dynamic)
+        fresh, *tokens = self._run((self.tag_slot, [check]))[0][0]
+        if not fresh:
+            if lock_token:
+                self._run((entry_slot, [("RELEASE", [lock_key], [lock_token])]))
+            return False
+        # A bump from here on replaces a token this entry carries: it never validates.
+        dyn = [f"{tag}\n{_text(token)}" for tag, token in zip(dynamic, tokens, strict=True)]
+        self._run((entry_slot, [put([static, *dyn] if static else dyn)]))
+        return True
+
+    def mark(self, key: str, field: str, value: str, ttl: float | None, lock_token: str | None):
+        keys = [self.entry_key(key), self.lock_key(key)]
+        args = [field.upper(), value, _ms(ttl), lock_token or ""]
+        self._run((self._cluster.keyslot(keys[0]), [("MARK", keys, args)]))
+
+    def release(self, key: str, lock_token: str) -> None:
+        lock_key = self.lock_key(key)
+        self._run((self._cluster.keyslot(lock_key), [("RELEASE", [lock_key], [lock_token])]))
+
+    def delete(self, key: str) -> None:
+        entry_key = self.entry_key(key)
+        self._exchange((self._cluster.keyslot(entry_key), [("DEL", entry_key)]))
+
+    def bump(self, tags: Sequence[str], hold: float = 0.0) -> None:
+        """``BUMP`` on the tag node, one atomic script as on a single Redis."""
+        if not tags:
+            return
+        keys = [self.seq_key, self.bumped_key, *(self.tag_prefix + t for t in dict.fromkeys(tags))]
+        args = [
+            secrets.token_hex(8),
+            self.now_seed(),
+            repr(time.time()),
+            self.tag_prefix,
+            int((time.time() + hold) * 1000) if hold else 0,
+        ]
+        conf = get_settings()
+        if not conf.WAIT_REPLICAS:
+            self._run((self.tag_slot, [("BUMP", keys, args)]))
+            return
+        # Acknowledged by the tag node's replicas in the same round trip, or not landed
+        # (kept pending): a replica promoted without it would bring the old tokens back.
+        wait = ("WAIT", conf.WAIT_REPLICAS, _ms(conf.WAIT_TIMEOUT))
+        got = self._exchange((self.tag_slot, [_evalsha("BUMP", keys, args), wait]))[0]
+        if isinstance(got[0], NoScriptError):
+            load = ("SCRIPT", "LOAD", scripts.BUMP)
+            got = self._exchange((self.tag_slot, [load, _evalsha("BUMP", keys, args), wait]))
+            got = got[0][1:]
+        for reply in got:
+            if isinstance(reply, ResponseError):
+                raise reply
+        if got[-1] < conf.WAIT_REPLICAS:
+            raise NotReplicated(
+                f"a bump reached {got[-1]} of {conf.WAIT_REPLICAS} replicas within "
+                f"{conf.WAIT_TIMEOUT} s (SMARTCACHE['WAIT_REPLICAS'])"
+            )
+
+    def bump_times(self, tags: Sequence[str]) -> dict[str, float]:
+        if not tags:
+            return {}
+        found = self._exchange((self.tag_slot, [("HMGET", self.bumped_key, *tags)]))[0][0]
+        return {tag: float(when) for tag, when in zip(tags, found, strict=True) if when}
+
+    def add_stats(self, counts: dict[str, int]) -> None:
+        if counts:
+            commands = [("HINCRBY", self.stats_key, f, n) for f, n in counts.items()]
+            self._exchange((self.tag_slot, commands))
+
+    def read_stats(self, fields: Sequence[str]) -> dict[str, int]:
+        found = self._exchange((self.tag_slot, [("HGETALL", self.stats_key)]))[0][0]
+        if isinstance(found, dict):
+            pairs = found.items()
+        else:
+            pairs = zip(found[0::2], found[1::2], strict=True)
+        return {_text(field): int(value) for field, value in pairs}
+
+
+def _evalsha(name: str, keys: Sequence[str], args: Sequence[Any]) -> tuple:
+    return ("EVALSHA", _SCRIPTS[name].sha, len(keys), *keys, *args)
