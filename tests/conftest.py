@@ -20,7 +20,12 @@ import pytest
 
 from tests.redis_counting import COUNTER, RoundTripCounter
 
-pytest_plugins = ["tests.helpers", "tests.redis_servers", "tests.redis_sentinel"]
+pytest_plugins = [
+    "tests.helpers",
+    "tests.redis_servers",
+    "tests.redis_sentinel",
+    "tests.redis_cluster_plugin",
+]
 
 REQUIRE_SERVICES_ENV = "SMARTCACHE_REQUIRE_SERVICES"
 
@@ -116,8 +121,13 @@ def _missing_service(message: str):
 
 @pytest.fixture
 def real_redis() -> str:
-    """The URL of a real Redis server (SMARTCACHE_TEST_REDIS_URL); skips on fakeredis."""
+    """The URL of a real Redis server (SMARTCACHE_TEST_REDIS_URL, or the cluster's in the
+    cluster run); skips on fakeredis."""
     url = os.environ.get("SMARTCACHE_TEST_REDIS_URL", "").strip()
+    if not url:
+        from django.conf import settings
+
+        url = settings.REDIS_URL if getattr(settings, "REDIS_CLUSTER", "") else ""
     if not url:
         _missing_service("needs a real Redis: set SMARTCACHE_TEST_REDIS_URL")
     return url

@@ -135,24 +135,23 @@ class LocalCluster:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-_session: LocalCluster | None = None
+_sessions: dict[str, LocalCluster] = {}
 
 
-def session_cluster_url() -> str:
-    """The startup URL of this process's cluster for the whole test run (started on first
-    use with one replica per master, stopped by PID when the process exits)."""
-    global _session
-    if _session is None:
+def session_cluster_url(name: str = "default", replicas: int = 1) -> str:
+    """The startup URL of this process's cluster ``name`` for the whole test run (started
+    on first use, stopped by PID when the process exits)."""
+    if name not in _sessions:
         import atexit
 
-        _session = LocalCluster(replicas=1).start()
-        atexit.register(_session.stop)
-    return _session.url
+        _sessions[name] = LocalCluster(replicas=replicas).start()
+        atexit.register(_sessions[name].stop)
+    return _sessions[name].url
 
 
-def session_cluster() -> LocalCluster | None:
-    """The cluster ``session_cluster_url`` started, if any."""
-    return _session
+def session_cluster(name: str = "default") -> LocalCluster | None:
+    """The cluster ``session_cluster_url`` started under ``name``, if any."""
+    return _sessions.get(name)
 
 
 if __name__ == "__main__":  # pragma: no cover - a manual tool

@@ -7,9 +7,10 @@ against real services:
   Unset: an in-process fakeredis server (with Lua, via lupa) behind the same django-redis backend.
 - ``SMARTCACHE_TEST_REDIS_CLUSTER=1``: a local Redis Cluster (3 masters, one replica each),
   started here on free ports (``tests/redis_cluster.py``) and stopped by PID when the run
-  ends; the ``default`` and ``other`` aliases use it through
-  ``django_smartcache.cluster.RedisClusterClient`` (different ``KEY_PREFIX``es: a cluster
-  has one database). A ``redis://host:port`` value instead names a cluster already running.
+  ends; the ``default`` alias uses it through ``django_smartcache.cluster.RedisClusterClient``,
+  and ``other`` a second cluster (3 masters; a cluster has one database). A
+  ``redis://host:port`` value instead names a cluster already running (then ``other`` uses
+  it too, under its own ``KEY_PREFIX``).
 - ``SMARTCACHE_TEST_DATABASE_URL`` (e.g. ``mysql://root@127.0.0.1:3306/test``): use that database
   (parsed with dj-database-url). Unset: SQLite.
 
@@ -177,10 +178,13 @@ _other_db = _default_db - 1 if _default_db > 0 else 1
 
 def _redis_cache(url: str) -> dict:
     if REDIS_CLUSTER:
+        other = url.endswith(f"/{_other_db}")
+        if other and "://" not in REDIS_CLUSTER:
+            url = session_cluster_url("other", replicas=0)
         return {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": _with_db(url, 0),
-            "KEY_PREFIX": "other" if url.endswith(f"/{_other_db}") else "",
+            "KEY_PREFIX": "other" if other else "",
             "OPTIONS": {
                 "CLIENT_CLASS": "django_smartcache.cluster.RedisClusterClient",
                 "CONNECTION_POOL_KWARGS": {

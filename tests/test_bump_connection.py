@@ -15,7 +15,8 @@ from django_smartcache.stores.factory import get_store
 from tests.helpers import status
 from tests.testapp.models import Product
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The single-Redis store's kept bump connections (the cluster store keeps none).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.not_on_cluster]
 
 
 def _pool():

@@ -4,6 +4,9 @@ import pytest
 from django.core.cache import caches
 from django_redis import get_redis_connection
 
+# The counter and Lua on a standalone client; the cluster run has its own in test_cluster.py.
+pytestmark = pytest.mark.not_on_cluster
+
 
 @pytest.mark.parametrize("alias", ["default", "other"])
 def test_cache_get_is_one_round_trip(alias, redis_commands):

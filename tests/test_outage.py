@@ -78,6 +78,7 @@ def change_price() -> None:
 # --------------------------------------------------------------------------- outages
 
 
+@pytest.mark.not_on_cluster  # a standalone server of its own; see test_cluster.py
 @pytest.mark.usefixtures("clean_outbox")
 @pytest.mark.parametrize("outage", ["frozen", "killed"])
 def test_every_response_is_a_fast_200_while_redis_is_down(redis_server, shop, outage):
@@ -104,6 +105,7 @@ def test_every_response_is_a_fast_200_while_redis_is_down(redis_server, shop, ou
     assert counts["opened"] == 1 and counts["bypassed"] > 0, counts
 
 
+@pytest.mark.not_on_cluster  # a standalone server of its own; see test_cluster.py
 @pytest.mark.usefixtures("clean_outbox")
 @pytest.mark.parametrize("reader", ["recovering process", "new process"])
 @pytest.mark.parametrize("outage", ["connection cut", "server killed"])
@@ -151,6 +153,7 @@ def test_price_changed_during_an_outage_is_never_served_stale_after_it(
 
 
 @pytest.mark.usefixtures("clean_outbox")
+@pytest.mark.not_on_cluster  # a standalone server of its own; see test_cluster.py
 def test_a_crash_right_after_commit_loses_no_invalidation(redis_server, shop, monkeypatch):
     """The process dies between its commit and its on_commit bump: only the row is left.
 

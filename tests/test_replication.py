@@ -16,7 +16,11 @@ from tests.helpers import status
 from tests.redis_servers import RedisServer, cache_at
 from tests.testapp.models import Product
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_outbox")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("clean_outbox"),
+    pytest.mark.not_on_cluster,  # standalone servers of their own; see test_cluster.py
+]
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from tests.helpers import status
 from tests.redis_servers import cache_at
 from tests.testapp.models import Product
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# A standalone server restarted (its own process); the cluster run has test_cluster.py.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.not_on_cluster]
 
 URLS = ["/catalog/", "/products/laptop/"]
 

@@ -51,7 +51,11 @@ from tests.helpers import status
 from tests.redis_sentinel import SentinelCluster, cache_via_sentinel, sentinel_cache
 from tests.sentinel_writer import write_prices
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("clean_outbox")]
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("clean_outbox"),
+    pytest.mark.not_on_cluster,  # standalone servers of their own; see test_cluster.py
+]
 
 URL = "/products/laptop/"
 READERS = 4

@@ -428,6 +428,9 @@ def _store_unchecked(monkeypatch) -> None:
     """STORE keeps a fill even when a run-time tag was bumped after the fill started."""
     assert scripts.STORE.count("fresh = false") == 2, "STORE changed: update this fault"
     monkeypatch.setattr(scripts, "STORE", scripts.STORE.replace("fresh = false", "fresh = true"))
+    # The cluster store's check on the tag node (STAMP) refuses with ``return {0}``.
+    assert scripts.STAMP.count("return {0}") == 2, "STAMP changed: update this fault"
+    monkeypatch.setattr(scripts, "STAMP", scripts.STAMP.replace("return {0}", ""))
     monkeypatch.setattr(factory, "_stores", {})  # new stores register the patched script
     # A fill is harmed when a write commits between its read and its store: make the
     # stress pages and function take 20 ms there (writers pause, so a bad fill lives on).

@@ -6,6 +6,7 @@ import threading
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test import Client, override_settings
 from django_redis import get_redis_connection
@@ -41,8 +42,11 @@ def test_miss_costs_three_round_trips_once_scripts_are_loaded(client, shop, redi
     client.get("/products/laptop/")  # loads the scripts
     redis_commands.reset()
     assert status(client.get("/products/phone/")) == "MISS"
-    # read (MGET), lock + tokens (script), store (script)
-    assert redis_commands.count == 3, redis_commands.commands
+    # read (MGET), lock + tokens (script), store (script). On a cluster, the store of an
+    # entry with run-time dependencies (this view's product row) checks them on the tag
+    # node before it writes the entry on its own node: one round trip more.
+    cluster = settings.SMARTCACHE_TEST_BACKENDS["redis"] == "cluster"
+    assert redis_commands.count == (4 if cluster else 3), redis_commands.commands
 
 
 def _smartcache_keys(pattern: str) -> set[bytes]:

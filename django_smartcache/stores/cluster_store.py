@@ -1,10 +1,13 @@
 """The Redis Cluster store: the guarantees of ``RedisStore``, keys spread over the nodes.
 
 Layout. Everything an invalidation touches lives in one hash slot, the *tag slot*
-(``{<KEY_PREFIX>}``): the tag tokens, the invalidation counter, the bump times, the
-server record and the stats. A bump therefore stays one atomic script (``BUMP``,
-unchanged) on one node, the *tag node*. An entry and its fill lock share a hash tag of
-their own (``{<cache key>}``), so entries and locks spread over the cluster by key.
+(hash tag ``{<KEY_PREFIX>}``: ``sc:v:{sc}<tag>``, ``sc:seq{sc}``, ``sc:bumped{sc}``,
+``sc:server{sc}``, ``sc:stats{sc}``): the tag tokens, the invalidation counter, the bump
+times, the server record and the stats. A bump therefore stays one atomic script
+(``BUMP``, unchanged) on one node, the *tag node*. An entry and its fill lock share a
+hash tag of their own (``sc:e:<key>{<crc32 of key>}``, ``sc:l:<key>{...}``), so entries
+and locks spread over the cluster by key. Hash tags come last so that the keys read as
+on a single Redis (``sc:e:page:...``).
 
 Round trips. Each operation needs at most one node of each kind, so it sends its
 command(s) to the entry node and to the tag node at once and only then reads both
@@ -43,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import time
+import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -67,10 +71,7 @@ class _Script:
         self.script, self.sha = text, sha1(text.encode()).hexdigest()
 
 
-_SCRIPTS = {
-    name: _Script(getattr(scripts, name))
-    for name in ("CLAIM", "TOKENS", "STAMP", "MARK", "RELEASE", "BUMP")
-}
+_NAMES = ("CLAIM", "TOKENS", "STAMP", "MARK", "RELEASE", "BUMP")
 
 
 class ClusterStore(Store):
@@ -82,23 +83,26 @@ class ClusterStore(Store):
         self._make_key = access.make_key
         self._encode = access.encode
         self._decode = access.decode
-        hashed = "{" + prefix + "}"
-        self.tag_prefix = self._make_key(f"{hashed}:v:")
-        self.seq_key = self._make_key(f"{hashed}:seq")
-        self.bumped_key = self._make_key(f"{hashed}:bumped")
-        self.stats_key = self._make_key(f"{hashed}:stats")
-        self.server_key = self._make_key(f"{hashed}:server")
+        slot = "{" + prefix + "}"  # the hash tag of the tag slot
+        self.tag_prefix = self._make_key(f"{prefix}:v:{slot}")
+        self.seq_key = self._make_key(f"{prefix}:seq{slot}")
+        self.bumped_key = self._make_key(f"{prefix}:bumped{slot}")
+        self.stats_key = self._make_key(f"{prefix}:stats{slot}")
+        self.server_key = self._make_key(f"{prefix}:server{slot}")
         self.tag_slot = self._cluster.keyslot(self.seq_key)
         self._learned: dict[str, tuple[str, ...]] = {}
         self._refreshed = 0.0
+        self._scripts = {name: _Script(getattr(scripts, name)) for name in _NAMES}
 
     # ------------------------------------------------------------------ keys and nodes
 
+    # An entry and its lock: the same key after ``e:`` / ``l:``, so the same hash tag: the
+    # key's own first ``{...}`` if it has one, else the suffix (a digest of the key).
     def entry_key(self, key: str) -> str:
-        return self._make_key(f"{self.prefix}:e:{{{key}}}")
+        return self._make_key(f"{self.prefix}:e:{key}{{{_spread(key)}}}")
 
     def lock_key(self, key: str) -> str:
-        return self._make_key(f"{self.prefix}:l:{{{key}}}")
+        return self._make_key(f"{self.prefix}:l:{key}{{{_spread(key)}}}")
 
     def _pool(self, slot: int) -> Any:
         cluster = self._cluster
@@ -179,10 +183,10 @@ class ClusterStore(Store):
         """Scripts ``(name, keys, args)`` per slot, in one round trip of wall time; a
         node that lost a script gets it again (one more round trip, once)."""
         replies = self._exchange(
-            *((slot, [_evalsha(*call) for call in calls]) for slot, calls in sends)
+            *((slot, [self._evalsha(*call) for call in calls]) for slot, calls in sends)
         )
         missing = [
-            (slot, [("SCRIPT", "LOAD", _SCRIPTS[call[0]].script), _evalsha(*call)])
+            (slot, [("SCRIPT", "LOAD", self._scripts[call[0]].script), self._evalsha(*call)])
             for (slot, calls), got in zip(sends, replies, strict=True)
             for call, reply in zip(calls, got, strict=True)
             if isinstance(reply, NoScriptError)
@@ -198,6 +202,9 @@ class ClusterStore(Store):
                 if isinstance(reply, ResponseError):
                     raise reply
         return replies
+
+    def _evalsha(self, name: str, keys: Sequence[str], args: Sequence[Any]) -> tuple:
+        return ("EVALSHA", self._scripts[name].sha, len(keys), *keys, *args)
 
     # ------------------------------------------------------------------ reads
 
@@ -265,17 +272,19 @@ class ClusterStore(Store):
             if state != MISS:
                 old = self._decode(body)
                 stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
-        seen = raw[:64] if raw is not None else b""
-        locked, out = self._lock(key, entry_slot, tags, lock_token, seen, compare)
-        if locked == -1:
+        out = self._lock(key, tags, lock_token, raw[:64] if raw is not None else b"", compare)
+        if out[0] == -1:
             return None  # stored by someone else since our read
         return ReadResult(
-            state, old, stamp, locked=locked == 1, seq=int(out[0]), tokens=tuple(out[1:])
+            state, old, stamp, locked=out[0] == 1, seq=int(out[1]), tokens=tuple(out[2:])
         )
 
-    def _lock(self, key, entry_slot, tags, lock_token, seen, compare) -> tuple[int, list]:
+    def _lock(
+        self, key: str, tags: Sequence[str], lock_token: str | None, seen: bytes, compare: bool
+    ) -> list:
         """Claim the fill lock (entry node) and read or create the tokens (tag node), at
-        once: the tokens are read before the view runs, whichever lands first."""
+        once: the tokens are read before the view runs, whichever lands first. Answers as
+        ``LOCK`` does: ``[-1]`` or ``[locked, seq, tokens...]``."""
         lock_ms = max(1, int(get_settings().LOCK_TIMEOUT * 1000))
         claim = (
             "CLAIM",
@@ -287,8 +296,9 @@ class ClusterStore(Store):
             [self.seq_key, *(self.tag_prefix + tag for tag in tags)],
             [lock_ms, self.now_seed(), self.new_token()],
         )
+        entry_slot = self._cluster.keyslot(claim[1][0])
         got = self._run((entry_slot, [claim]), (self.tag_slot, [tokens]))
-        return int(got[0][0]), got[1][0]
+        return [-1] if got[0][0] == -1 else [got[0][0], *got[1][0]]
 
     def _learn(self, key: str, names: Sequence[str]) -> None:
         if len(self._learned) >= _LEARNED_MAX:
@@ -383,10 +393,10 @@ class ClusterStore(Store):
         # Acknowledged by the tag node's replicas in the same round trip, or not landed
         # (kept pending): a replica promoted without it would bring the old tokens back.
         wait = ("WAIT", conf.WAIT_REPLICAS, _ms(conf.WAIT_TIMEOUT))
-        got = self._exchange((self.tag_slot, [_evalsha("BUMP", keys, args), wait]))[0]
+        got = self._exchange((self.tag_slot, [self._evalsha("BUMP", keys, args), wait]))[0]
         if isinstance(got[0], NoScriptError):
-            load = ("SCRIPT", "LOAD", scripts.BUMP)
-            got = self._exchange((self.tag_slot, [load, _evalsha("BUMP", keys, args), wait]))
+            load = ("SCRIPT", "LOAD", self._scripts["BUMP"].script)
+            got = self._exchange((self.tag_slot, [load, self._evalsha("BUMP", keys, args), wait]))
             got = got[0][1:]
         for reply in got:
             if isinstance(reply, ResponseError):
@@ -417,5 +427,6 @@ class ClusterStore(Store):
         return {_text(field): int(value) for field, value in pairs}
 
 
-def _evalsha(name: str, keys: Sequence[str], args: Sequence[Any]) -> tuple:
-    return ("EVALSHA", _SCRIPTS[name].sha, len(keys), *keys, *args)
+def _spread(key: str) -> str:
+    """The hash tag that spreads entries over the slots: 8 hex digits of the key."""
+    return f"{zlib.crc32(key.encode()):08x}"

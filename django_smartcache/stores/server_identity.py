@@ -58,7 +58,16 @@ def watch(store: Any, pool: Any = None) -> None:
     on_connect.smartcache_store = store  # type: ignore[attr-defined]
     on_connect.smartcache_previous = previous  # type: ignore[attr-defined]
     kwargs["redis_connect_func"] = on_connect
-    if first:  # connections made before this (the cache used by other code) reconnect
+    # A connection object keeps the connect function it was made with: those made before
+    # this (the cache used by other code, a cluster client finding its nodes) get ours,
+    # and the idle ones reconnect, so that they too check before they are read through.
+    for connection in [
+        *getattr(pool, "_available_connections", ()),
+        *getattr(pool, "_in_use_connections", ()),
+    ]:
+        if hasattr(connection, "redis_connect_func"):
+            connection.redis_connect_func = on_connect
+    if first:
         pool.disconnect(inuse_connections=False)
 
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection, connections, transaction
+from django_redis import get_redis_connection
 
 from django_smartcache.invalidation import recovery
 from django_smartcache.stores.factory import get_store
@@ -81,7 +82,7 @@ def test_postgresql_snapshot_fill_is_not_stored(shop, how):  # noqa: F811
 
 def _evict_held_tags() -> int:
     store = get_store()
-    client = store._client.get_client(write=True)
+    client = get_redis_connection("default")
     evicted = 0
     for key in client.scan_iter(match=store.tag_prefix + "*"):
         value = client.get(key)
@@ -93,7 +94,7 @@ def _evict_held_tags() -> int:
 
 def test_a_hold_has_no_ttl_so_volatile_eviction_policies_never_drop_it(shop):  # noqa: F811
     store = get_store()
-    client = store._client.get_client(write=True)
+    client = get_redis_connection("default")
     warm(shop)
     transaction.set_autocommit(False)
     try:
