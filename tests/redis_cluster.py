@@ -52,7 +52,25 @@ class LocalCluster:
             self.stop()
             raise RuntimeError(f"redis-cli --cluster create failed: {done.stdout}{done.stderr}")
         self.wait_ok()
+        self.wait_synced()
         return self
+
+    def wait_synced(self, timeout: float = 30.0) -> None:
+        """Until every running replica's link to its master is up (it can take over)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = []
+            for port in self.ports:
+                if self.processes[port].poll() is None:
+                    with self.client(port) as node:
+                        states.append(node.info("replication"))
+            if all(
+                s.get("role") == "master" or s.get("master_link_status") == "up" for s in states
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the replicas did not sync within {timeout} s")
+            time.sleep(0.05)
 
     def _start_node(self, port: int) -> None:
         command = [
@@ -73,6 +91,10 @@ class LocalCluster:
             "",
             "--appendonly",
             "no",
+            # Replicas sync at once (not 5 s later): until one has synced, it cannot
+            # take over (its data counts as too old).
+            "--repl-diskless-sync-delay",
+            "0",
             "--daemonize",
             "no",
             "--dir",

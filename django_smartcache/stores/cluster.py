@@ -121,6 +121,17 @@ class _ClusterCacheClient(RedisCacheClient):
             k: self._serializer.loads(v) for k, v in zip(keys, values, strict=True) if v is not None
         }
 
+    def set_many(self, data: dict, timeout: Any) -> list:
+        # MSET spans slots: one SET per key, in redis-py's cluster pipeline.
+        if timeout == 0:
+            self.delete_many(list(data))
+            return []
+        pipeline = self.get_client(write=True).pipeline()
+        for key, value in data.items():
+            pipeline.set(key, self._serializer.dumps(value), ex=timeout)
+        pipeline.execute()
+        return []
+
     def clear(self) -> bool:
         return bool(self.get_client(write=True).flushdb(target_nodes=RedisCluster.PRIMARIES))
 
