@@ -43,23 +43,20 @@ new ``run_id`` bumps the global tag before the next hit.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import time
 import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from redis.exceptions import AskError, ClusterDownError, NoScriptError, ResponseError, TryAgainError
+from redis.exceptions import NoScriptError, ResponseError
 
 from ..conf import get_settings
 from . import scripts, server_identity
 from .base import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
 from .cluster import ClusterAccess
+from .cluster_nodes import NodeExchange
 from .redis_store import _LEARNED_MAX, NotReplicated, _ms, _text
-
-_REFRESH_EVERY = 0.2  # seconds: at most this often, a failed node makes us re-read the slots
-_TOPOLOGY_ERRORS = (AskError, ClusterDownError, TryAgainError)  # MOVED is an AskError
 
 
 class _Script:
@@ -91,7 +88,7 @@ class ClusterStore(Store):
         self.server_key = self._make_key(f"{prefix}:server{slot}")
         self.tag_slot = self._cluster.keyslot(self.seq_key)
         self._learned: dict[str, tuple[str, ...]] = {}
-        self._refreshed = 0.0
+        self._nodes = NodeExchange(self._cluster, self._watch)
         self._scripts = {name: _Script(getattr(scripts, name)) for name in _NAMES}
 
     # ------------------------------------------------------------------ keys and nodes
@@ -104,80 +101,14 @@ class ClusterStore(Store):
     def lock_key(self, key: str) -> str:
         return self._make_key(f"{self.prefix}:l:{key}{{{_spread(key)}}}")
 
-    def _pool(self, slot: int) -> Any:
-        cluster = self._cluster
-        node = cluster.nodes_manager.get_node_from_slot(slot)
-        pool = cluster.get_redis_connection(node).connection_pool
+    def _watch(self, slot: int, pool: Any) -> None:
         if slot == self.tag_slot:
             # A tag node we have not used yet (the first, or a replica promoted): its new
             # connections check its identity before anything is read through them.
             server_identity.watch(self, pool)
-        return pool
-
-    def _refresh(self) -> None:
-        """Read the slots again (a node failed, or a slot moved), at a bounded rate."""
-        now = time.monotonic()
-        if now - self._refreshed < _REFRESH_EVERY:
-            return
-        self._refreshed = now
-        with contextlib.suppress(Exception):  # the next operation fails and tries again
-            self._cluster.nodes_manager.initialize()
 
     def _exchange(self, *sends: tuple[int, Sequence[Sequence[Any]]]) -> list[list[Any]]:
-        """Send each ``(slot, commands)`` to its node, all before reading any reply.
-
-        Commands for one node go out in one write on one connection. Returns the
-        replies per send; an error reply is returned as the exception (the connection
-        is fine); a failed connection is dropped and raised after all are read.
-        """
-        pools: dict[int, Any] = {}
-        plan = []  # (pool id, commands) per send
-        for slot, commands in sends:
-            pool = self._pool(slot)
-            pools[id(pool)] = pool
-            plan.append((id(pool), commands))
-        conns: dict[int, Any] = {}
-        failed: BaseException | None = None
-        try:
-            for pid, pool in pools.items():
-                conns[pid] = pool.get_connection()
-            for pid, conn in conns.items():
-                packed = [cmd for p, cmds in plan if p == pid for cmd in cmds]
-                conn.send_packed_command(conn.pack_commands(packed))
-            out = []
-            dead: set[int] = set()
-            for pid, commands in plan:
-                replies = []
-                for _ in commands:
-                    if pid in dead:
-                        replies.append(None)
-                        continue
-                    try:
-                        replies.append(conns[pid].read_response())
-                    except ResponseError as exc:
-                        replies.append(exc)
-                    except BaseException as exc:
-                        conns[pid].disconnect()
-                        dead.add(pid)
-                        failed = failed or exc
-                        replies.append(None)
-                out.append(replies)
-        except BaseException as exc:
-            for conn in conns.values():
-                conn.disconnect()
-            failed = exc
-        finally:
-            for pid, conn in conns.items():
-                pools[pid].release(conn)
-        if failed is not None:
-            self._refresh()
-            raise failed
-        for replies in out:
-            for reply in replies:
-                if isinstance(reply, _TOPOLOGY_ERRORS):
-                    self._refresh()
-                    raise reply
-        return out
+        return self._nodes.exchange(*sends)
 
     def _run(self, *sends: tuple[int, Sequence[tuple[str, Sequence[Any], Sequence[Any]]]]):
         """Scripts ``(name, keys, args)`` per slot, in one round trip of wall time; a
