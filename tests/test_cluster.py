@@ -266,3 +266,18 @@ def test_killing_a_master_keeps_the_site_up_and_loses_no_invalidation(
     assert b"Renamed during the outage" in response.content, (
         "an invalidation committed while the master was down was lost after the failover"
     )
+
+
+def test_bumps_wait_for_the_tag_nodes_replica_when_asked():
+    """``WAIT_REPLICAS`` on a cluster: the bump and its WAIT go to the tag node together."""
+    with override_settings(SMARTCACHE={"WAIT_REPLICAS": 1, "WAIT_TIMEOUT": 1.0}):
+        store = get_store()
+        key = _key_elsewhere(store)
+        assert _fill(store, key, "before")
+        store.bump(["m:testapp.product"])  # raises NotReplicated if the replica did not ack
+        assert store.read(key, TAGS, lock_token=None, want_tags=False).state != HIT
+    with override_settings(SMARTCACHE={"WAIT_REPLICAS": 2, "WAIT_TIMEOUT": 0.05}):
+        from django_smartcache.stores.redis_store import NotReplicated
+
+        with pytest.raises(NotReplicated):
+            get_store().bump(["m:testapp.product"])  # the tag node has one replica only
