@@ -68,7 +68,7 @@ FULL = {
     "inv_repeats": 3,
     "churn_cycles": 10_000,
     "churn_every": 1_000,
-    "write_rounds": 5,
+    "write_rounds": 11,
     "write_saves": 200,
     "wrapper_rounds": 5,
     "wrapper_queries": 2000,

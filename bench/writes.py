@@ -114,6 +114,20 @@ def _measure(modes: dict[str, Any], product: Any, *, rounds: int, saves: int) ->
     return {"samples": dict(samples), "statements": statements, "removed": removed}
 
 
+def _overhead(off: list[float], on: list[float], base: float) -> dict[str, Any]:
+    """The app's cost per save: the median of the per-round differences (each round runs
+    both modes seconds apart, under the same background load; the difference of the two
+    medians swings with load on a small VM), with the difference of medians beside it."""
+    paired = sorted(b - a for a, b in zip(off, on, strict=True))
+    overhead = paired[len(paired) // 2]
+    return {
+        "overhead_us": overhead,
+        "overhead_pct": 100 * overhead / base,
+        "overhead_us_per_round": paired,
+        "overhead_us_of_medians": sorted(on)[len(on) // 2] - sorted(off)[len(off) // 2],
+    }
+
+
 def run(bench: Run, counter: RoundTrips, *, rounds: int, saves: int) -> dict[str, Any]:
     from django.conf import settings
     from django.test.utils import override_settings
@@ -147,8 +161,7 @@ def run(bench: Run, counter: RoundTrips, *, rounds: int, saves: int) -> dict[str
         base = summary[f"off|{commit}"]["us_per_save"]["median"]
         for mode in ("on", "on_write_through"):
             entry = summary[f"{mode}|{commit}"]
-            entry["overhead_us"] = entry["us_per_save"]["median"] - base
-            entry["overhead_pct"] = 100 * entry["overhead_us"] / base
+            entry.update(_overhead(samples[f"off|{commit}"], samples[f"{mode}|{commit}"], base))
     cacheops = _cacheops(rounds, saves)
     if "summary" in cacheops:
         summary.update(cacheops["summary"])
@@ -223,8 +236,9 @@ def _cacheops_main(rounds: int, saves: int) -> dict[str, Any]:
     for commit in ("autocommit", "transaction"):
         base = summary[f"cacheops_off|{commit}"]["us_per_save"]["median"]
         entry = summary[f"cacheops|{commit}"]
-        entry["overhead_us"] = entry["us_per_save"]["median"] - base
-        entry["overhead_pct"] = 100 * entry["overhead_us"] / base
+        samples = found["samples"]
+        off, on = samples[f"cacheops_off|{commit}"], samples[f"cacheops|{commit}"]
+        entry.update(_overhead(off, on, base))
     return {
         "note": CACHEOPS_NOTE,
         "version": metadata.version("django-cacheops"),
