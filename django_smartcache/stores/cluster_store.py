@@ -53,10 +53,10 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from ..conf import get_settings
 from . import scripts, server_identity
-from .base import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
 from .cluster import ClusterAccess
 from .cluster_nodes import NodeExchange
-from .redis_store import _LEARNED_MAX, NotReplicated, _ms, _text
+from .redis_store import NotReplicated, _ms, _text
+from .stamped import StampedStore
 
 
 class _Script:
@@ -71,7 +71,7 @@ class _Script:
 _NAMES = ("CLAIM", "TOKENS", "STAMP", "MARK", "RELEASE", "BUMP")
 
 
-class ClusterStore(Store):
+class ClusterStore(StampedStore):
     """Entries on their own node, checked against the tokens of the tag node."""
 
     def __init__(self, alias: str, cache: Any, prefix: str, access: ClusterAccess) -> None:
@@ -139,76 +139,24 @@ class ClusterStore(Store):
 
     # ------------------------------------------------------------------ reads
 
-    def read(
-        self, key: str, tags: Sequence[str], *, lock_token: str | None, want_tags: bool
-    ) -> ReadResult:
-        """One exchange of the entry and its tags' tokens; on a miss, one more to lock."""
-        for _ in range(3):
-            found = self._read_once(key, tags, lock_token, want_tags)
-            if found is not None:
-                return found
-        found = self._read_once(key, tags, None, want_tags, compare=False)
-        assert found is not None  # without the comparison the claim always answers
-        return found
-
-    def _read_once(
-        self,
-        key: str,
-        tags: Sequence[str],
-        lock_token: str | None,
-        want_tags: bool,
-        compare: bool = True,
-    ) -> ReadResult | None:
+    def _fetch(
+        self, key: str, tags: Sequence[str], learned: Sequence[str]
+    ) -> tuple[bytes | None, list[Any]]:
+        """The entry from its node and the tokens from the tag node, at once."""
         prefix = self.tag_prefix
-        learned = self._learned.get(key, ())
         entry_key = self.entry_key(key)
         tag_keys = [*(prefix + tag for tag in tags), *(prefix + t for t in learned)]
         entry_slot = self._cluster.keyslot(entry_key)
-        if tag_keys:
-            got = self._exchange(
-                (entry_slot, [("GET", entry_key)]), (self.tag_slot, [("MGET", *tag_keys)])
-            )
-            raw, values = got[0][0], got[1][0]
-        else:
-            raw, values = self._exchange((entry_slot, [("GET", entry_key)]))[0][0], []
-        state, old, stamp = MISS, None, ()
-        if raw is not None:
-            kind = raw[:1]
-            if kind == b"V":
-                return ReadResult(VARY, tuple(raw[1:].decode().split("\n")))
-            if kind == b"X":
-                return ReadResult(PASS)
-            head, _, body = raw[1:].partition(b"\0")
-            fresh_until, duration, stamp_text = head.split(b"\t", 2)
-            parts = stamp_text.split(b"\n")
-            requested = [*(t.encode() for t in tags), *(t.encode() for t in learned)]
-            current = dict(zip(requested, values, strict=True))
-            unknown = [name for name in parts[0::2] if name not in current]
-            if unknown:  # run-time dependencies: the tag node again, then learned
-                fetched = self._exchange(
-                    (self.tag_slot, [("MGET", *(prefix + n.decode() for n in unknown))])
-                )[0][0]
-                current.update(zip(unknown, fetched, strict=True))
-                self._learn(key, [n.decode() for n in unknown])
-            if all(current[n] == t for n, t in zip(parts[0::2], parts[1::2], strict=True)):
-                fresh_ms = int(fresh_until)
-                now_ms = time.time() * 1000
-                due = now_ms + int(duration) * self.early_factor() if int(duration) else now_ms
-                if not fresh_ms or due < fresh_ms:
-                    stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
-                    return ReadResult(HIT, self._decode(body), stamp)
-                state = EARLY if now_ms < fresh_ms else STALE
-            elif get_settings().STALE_ON_INVALIDATION:
-                state = REVOKED
-            if state != MISS:
-                old = self._decode(body)
-                stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
-        out = self._lock(key, tags, lock_token, raw[:64] if raw is not None else b"", compare)
-        if out[0] == -1:
-            return None  # stored by someone else since our read
-        return ReadResult(
-            state, old, stamp, locked=out[0] == 1, seq=int(out[1]), tokens=tuple(out[2:])
+        if not tag_keys:
+            return self._exchange((entry_slot, [("GET", entry_key)]))[0][0], []
+        got = self._exchange(
+            (entry_slot, [("GET", entry_key)]), (self.tag_slot, [("MGET", *tag_keys)])
         )
+        return got[0][0], got[1][0]
+
+    def _fetch_tags(self, names: Sequence[str]) -> list[Any]:
+        keys = [self.tag_prefix + name for name in names]
+        return self._exchange((self.tag_slot, [("MGET", *keys)]))[0][0]
 
     def _lock(
         self, key: str, tags: Sequence[str], lock_token: str | None, seen: bytes, compare: bool
@@ -230,11 +178,6 @@ class ClusterStore(Store):
         entry_slot = self._cluster.keyslot(claim[1][0])
         got = self._run((entry_slot, [claim]), (self.tag_slot, [tokens]))
         return [-1] if got[0][0] == -1 else [got[0][0], *got[1][0]]
-
-    def _learn(self, key: str, names: Sequence[str]) -> None:
-        if len(self._learned) >= _LEARNED_MAX:
-            self._learned.clear()
-        self._learned[key] = tuple(dict.fromkeys((*self._learned.get(key, ()), *names)))
 
     # ------------------------------------------------------------------ writes
 

@@ -20,7 +20,7 @@ from redis.exceptions import ConnectionError, NoScriptError, RedisError, Respons
 
 from ..conf import get_settings
 from . import scripts, server_identity
-from .base import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
+from .stamped import StampedStore
 
 
 def supports(cache: Any) -> bool:
@@ -36,9 +36,6 @@ def supports(cache: Any) -> bool:
         return False
     probe = client.make_key("sc-probe")
     return str(client.make_key("")) + "sc-probe" == str(probe)
-
-
-_LEARNED_MAX = 10_000  # keys whose run-time tags this process remembers
 
 
 def _call(conn: Any, script: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -84,7 +81,7 @@ def _release_orphans() -> None:
             pool.release(conn)
 
 
-class RedisStore(Store):
+class RedisStore(StampedStore):
     """Entries as Redis strings that carry their stamp, checked against the tokens.
 
     A hit is one MGET: the entry, the static tags' tokens, and the run-time tags
@@ -169,73 +166,18 @@ class RedisStore(Store):
     def lock_key(self, key: str) -> str:
         return str(self._make_key(f"{self.prefix}:l:{key}"))
 
-    def read(
-        self, key: str, tags: Sequence[str], *, lock_token: str | None, want_tags: bool
-    ) -> ReadResult:
-        """One MGET of the entry and its tags' tokens; on a miss, one LOCK script more."""
-        for _ in range(3):
-            found = self._read_once(key, tags, lock_token, want_tags)
-            if found is not None:
-                return found
-        # The entry keeps changing under us: compute without the lock rather than spin
-        # (the tokens are still read before computing, so what it stores is checked).
-        found = self._read_once(key, tags, None, want_tags, compare=False)
-        assert found is not None  # without the comparison the script always answers
-        return found
-
-    def _read_once(
-        self,
-        key: str,
-        tags: Sequence[str],
-        lock_token: str | None,
-        want_tags: bool,
-        compare: bool = True,
-    ) -> ReadResult | None:
-        client = self._client.get_client(write=True)
+    def _fetch(
+        self, key: str, tags: Sequence[str], learned: Sequence[str]
+    ) -> tuple[bytes | None, list[Any]]:
         prefix = self.tag_prefix
-        names = [tag.encode() for tag in tags]
-        learned = self._learned.get(key, ())
-        values = client.mget(
+        values = self._client.get_client(write=True).mget(
             [self.entry_key(key), *(prefix + tag for tag in tags), *(prefix + t for t in learned)]
         )
-        raw = values[0]
-        state, old, stamp = MISS, None, ()
-        if raw is not None:
-            kind = raw[:1]
-            if kind == b"V":
-                return ReadResult(VARY, tuple(raw[1:].decode().split("\n")))
-            if kind == b"X":
-                return ReadResult(PASS)
-            head, _, body = raw[1:].partition(b"\0")
-            fresh_until, duration, stamp_text = head.split(b"\t", 2)
-            parts = stamp_text.split(b"\n")
-            requested = [*names, *(t.encode() for t in learned)]
-            current = dict(zip(requested, values[1:], strict=True))
-            unknown = [name for name in parts[0::2] if name not in current]
-            if unknown:  # dependencies found at run time: a second MGET, then learned
-                fetched = client.mget([prefix + n.decode() for n in unknown])
-                current.update(zip(unknown, fetched, strict=True))
-                self._learn(key, [n.decode() for n in unknown])
-            conf = get_settings()
-            if all(current[n] == t for n, t in zip(parts[0::2], parts[1::2], strict=True)):
-                fresh_ms = int(fresh_until)
-                now_ms = time.time() * 1000
-                due = now_ms + int(duration) * self.early_factor() if int(duration) else now_ms
-                if not fresh_ms or due < fresh_ms:
-                    stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
-                    return ReadResult(HIT, self._decode(body), stamp)
-                state = EARLY if now_ms < fresh_ms else STALE
-            elif conf.STALE_ON_INVALIDATION:
-                state = REVOKED
-            if state != MISS:
-                old = self._decode(body)
-                stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
-        out = self._lock(key, tags, lock_token, raw[:64] if raw is not None else b"", compare)
-        if out[0] == -1:
-            return None  # stored by someone else since our MGET
-        return ReadResult(
-            state, old, stamp, locked=out[0] == 1, seq=int(out[1]), tokens=tuple(out[2:])
-        )
+        return values[0], values[1:]
+
+    def _fetch_tags(self, names: Sequence[str]) -> list[Any]:
+        client = self._client.get_client(write=True)
+        return client.mget([self.tag_prefix + name for name in names])
 
     def _lock(
         self, key: str, tags: Sequence[str], lock_token: str | None, seen: bytes, compare: bool
@@ -261,12 +203,6 @@ class RedisStore(Store):
             "1" if compare else "0",
         ]
         return self._script("LOCK")(keys=keys, args=args)
-
-    def _learn(self, key: str, names: Sequence[str]) -> None:
-        """Remember run-time tags of ``key`` so the next hit fetches them in its one MGET."""
-        if len(self._learned) >= _LEARNED_MAX:
-            self._learned.clear()
-        self._learned[key] = tuple(dict.fromkeys((*self._learned.get(key, ()), *names)))
 
     def write(
         self,
