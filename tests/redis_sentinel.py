@@ -141,12 +141,16 @@ class SentinelCluster:
         promoted = time.monotonic() - started
         if on_promoted is not None:
             on_promoted()
+        # The sentinels reconfigure the old master, then it resyncs from the new one: a
+        # few seconds, longer on a loaded machine (a CI run once took more than 15 s).
         self.wait(
             lambda: (
                 info(self.master).get("role") == "slave"
                 and info(self.master).get("master_link_status") == "up"
             ),
             "the old master was never turned into a replica",
+            timeout=45.0,
+            diagnose=self.sentinel_logs,
         )
         return promoted, time.monotonic() - started
 
