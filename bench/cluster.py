@@ -11,7 +11,7 @@ interleaved over rounds:
   reads; the two reads sent to both nodes' pooled connections, then read;
 - round trips per hit: sends, and sends that waited on no other reply (wall time).
 
-Writes ``bench/results/<date>-cluster.json`` with ``--save``.
+Writes ``bench/results/<date>-cluster-store.json`` with ``--save``.
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument(
-        "--save", action="store_true", help="write bench/results/<date>-cluster.json"
+        "--save", action="store_true", help="write bench/results/<date>-cluster-store.json"
     )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
@@ -168,7 +168,7 @@ def main(argv: list[str]) -> int:
         server.kill()
     print(json.dumps(result, indent=2))
     if args.save:
-        out = ROOT / "bench" / "results" / f"{dt.date.today().isoformat()}-cluster.json"
+        out = ROOT / "bench" / "results" / f"{dt.date.today().isoformat()}-cluster-store.json"
         out.write_text(json.dumps(result, indent=2) + "\n")
         print(f"saved {out}")
     return 0

@@ -37,7 +37,13 @@ DEFAULTS = {
     "BENCH_REDIS_URL": "redis://127.0.0.1:6379/9",
     "BENCH_DJANGO_REDIS_URL": "redis://127.0.0.1:6379/10",
 }
-PORTS = {"throughput": 8801, "stampede": 8802, "profile": 8803}
+PORTS = {
+    "throughput": 8801,
+    "stampede": 8802,
+    "profile": 8803,
+    "cluster_standalone": 8804,
+    "cluster": 8805,
+}
 SLUG = "laptop"
 PAGE = f"/products/{SLUG}/"
 VARIANTS = {

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import cluster_throughput
 from .common import RESULTS, ROOT, VARIANTS
 
 README = ROOT / "README.md"
@@ -191,6 +192,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
             s["db_keys_after"] == s["db_keys_before"]
             and abs(s["db_key_bytes_growth"]) <= max(2048, 0.05 * s["db_key_bytes_before"]),
         )
+    cl = results.get("cluster")
+    if cl:
+        add(*cluster_throughput.target(cl))
     wr = results.get("writes")
     if wr:
         s = wr["summary"]
@@ -494,6 +498,9 @@ def _other_lines(results: dict[str, Any]) -> list[str]:
             f"{auto:+.0f} µs ({atomic:+.0f} µs); with write-through {through:+.0f} µs | "
             f"{plain:.0f} µs ({plain_tx:.0f} µs) without the app{peer_text} |"
         )
+    cl = results.get("cluster")
+    if cl:
+        lines += cluster_throughput.report_lines(cl)
     wrapper = results.get("wrapper")
     if wrapper:
         lines.append(
@@ -554,6 +561,7 @@ def load(date: str | None = None, directory: Path = RESULTS) -> tuple[str, dict[
     results = {}
     for what in (
         "throughput",
+        "cluster",
         "hitpath",
         "roundtrips",
         "stampede",

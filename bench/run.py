@@ -6,6 +6,9 @@ and the raw samples):
   throughput    the product page under gunicorn + wrk: uncached, Django's cache_page,
                 smartcache HIT, one raw GET (a reference), a constant view (the ceiling);
                 interleaved rounds; then a py-spy profile of one worker per cached variant
+  cluster       the smartcache HIT on a local 3-master Redis Cluster beside a standalone
+                Redis (two gunicorns, interleaved wrk rounds), and the store's hit in
+                process with its round trips (bench/cluster_throughput.py, bench/cluster.py)
   hitpath       the same variants in process (no HTTP), and one Redis round trip's cost
   roundtrips    Redis round trips per hit and per miss, client side and server side
                 (MONITOR), and Redis CPU per hit on a private Redis (servertime.py)
@@ -43,6 +46,7 @@ from .common import RESULTS, ROOT, SCRATCH, RoundTrips, Run, env_setting, redis_
 
 SECTIONS = [
     "throughput",
+    "cluster",
     "hitpath",
     "roundtrips",
     "stampede",
@@ -58,6 +62,7 @@ FULL = {
     "connections": 4,
     "warm_seconds": 1,
     "profile_seconds": 3,
+    "cluster_rounds": 5,
     "hitpath_rounds": 5,
     "hitpath_requests": 1000,
     "rt_repeats": 5,
@@ -78,6 +83,7 @@ SMOKE = {
     "rounds": 1,
     "seconds": 1,
     "profile_seconds": 0,
+    "cluster_rounds": 1,
     "hitpath_rounds": 1,
     "hitpath_requests": 100,
     "rt_repeats": 2,
@@ -248,7 +254,16 @@ def main(argv: list[str]) -> int:
             traceback.print_exc()
         timings[name] = round(time.monotonic() - t0, 1)
 
-    from . import churn, hitpath, invalidation, roundtrips, stampede, throughput, writes
+    from . import (
+        churn,
+        cluster_throughput,
+        hitpath,
+        invalidation,
+        roundtrips,
+        stampede,
+        throughput,
+        writes,
+    )
 
     section(
         "throughput",
@@ -269,6 +284,18 @@ def main(argv: list[str]) -> int:
         body_file.parent.mkdir(parents=True, exist_ok=True)
         page = Client(HTTP_HOST="127.0.0.1").get(common.VARIANTS["uncached"][1])
         body_file.write_bytes(page.content)
+    section(
+        "cluster",
+        lambda: cluster_throughput.run(
+            bench,
+            python,
+            env,
+            rounds=cfg["cluster_rounds"],
+            seconds=cfg["seconds"],
+            connections=cfg["connections"],
+            warm_seconds=cfg["warm_seconds"],
+        ),
+    )
     section(
         "hitpath",
         lambda: hitpath.run(bench, rounds=cfg["hitpath_rounds"], requests=cfg["hitpath_requests"]),

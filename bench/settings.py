@@ -54,6 +54,19 @@ CACHES = {
     },
 }
 
+# The cluster section's second server: smartcache's alias on a local Redis Cluster
+# (bench/cluster_throughput.py starts it and sets the URL).
+_cluster_url = os.environ.get("BENCH_REDIS_CLUSTER_URL", "").strip()
+if _cluster_url:
+    CACHES["default"] = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": _cluster_url,
+        "OPTIONS": {
+            **_redis_options,
+            "CLIENT_CLASS": "django_smartcache.cluster.RedisClusterClient",
+        },
+    }
+
 SMARTCACHE = {**SMARTCACHE}
 
 LOGGING = {
