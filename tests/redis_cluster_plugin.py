@@ -4,8 +4,8 @@
 for the run (``tests/redis_cluster.py``); the rest of the suite runs unchanged against
 them. Tests about the single-Redis store's own internals (its kept bump connections, the
 round-trip counter on a standalone client) are marked ``not_on_cluster`` and are not
-collected in that run (deselected, never skipped: a skip fails CI). ``test_cluster.py``
-is collected only in that run.
+collected in that run (deselected, never skipped: a skip fails CI). ``test_cluster*.py``
+are collected only in that run.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def pytest_configure(config):
 
 
 def pytest_ignore_collect(collection_path, config):
-    if collection_path.name == "test_cluster.py" and not cluster_on():
+    if collection_path.name.startswith("test_cluster") and not cluster_on():
         return True
     return None
 
