@@ -4,8 +4,10 @@ Public API::
 
     from django_smartcache import cache_page, cached, depend_on, get_cached
     from django_smartcache import invalidate, invalidate_all, invalidate_url
+    from django_smartcache import uncaptured
 """
 
+from .core.context import uncaptured
 from .frontends.decorators import cache_page
 from .frontends.functions import cached
 from .frontends.writethrough import get_cached
@@ -21,5 +23,6 @@ __all__ = [
     "invalidate",
     "invalidate_all",
     "invalidate_url",
+    "uncaptured",
 ]
 __version__ = "0.2.0"  # the single source: pyproject.toml reads it

@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "LOCK_WAIT": 5.0,
     "LOCK_POLL": 0.02,
     "PASS_TTL": 5.0,
+    "AUTO_DEPENDENCIES": True,
+    "AUTO_DEPENDENCIES_EXCLUDE": (),
     "TRACK_MODELS": "__all__",
     "UNTRACKED_APPS": ("admin", "contenttypes", "sessions", "migrations"),
     "ERROR_BACKOFF": 1.0,
@@ -74,6 +76,11 @@ _RULES: dict[str, tuple[Any, str]] = {
     "LOCK_WAIT": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
     "LOCK_POLL": (lambda v: _is_number(v) and v > 0, "a number of seconds > 0"),
     "PASS_TTL": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
+    "AUTO_DEPENDENCIES": (lambda v: isinstance(v, bool), "True or False"),
+    "AUTO_DEPENDENCIES_EXCLUDE": (
+        lambda v: isinstance(v, (list, tuple, set)) and all(isinstance(m, str) for m in v),
+        'a list of app labels and "app_label.ModelName" strings',
+    ),
     "TRACK_MODELS": (
         lambda v: (
             v == "__all__"
@@ -138,6 +145,8 @@ class SmartcacheSettings:
     LOCK_WAIT: float
     LOCK_POLL: float
     PASS_TTL: float
+    AUTO_DEPENDENCIES: bool
+    AUTO_DEPENDENCIES_EXCLUDE: frozenset[str]
     TRACK_MODELS: Any
     UNTRACKED_APPS: frozenset[str]
     ERROR_BACKOFF: float
@@ -168,6 +177,7 @@ def get_settings() -> SmartcacheSettings:
         merged = {**DEFAULTS, **raw}
         merged["CACHEABLE_STATUS"] = frozenset(merged["CACHEABLE_STATUS"])
         merged["UNTRACKED_APPS"] = frozenset(merged["UNTRACKED_APPS"])
+        merged["AUTO_DEPENDENCIES_EXCLUDE"] = frozenset(merged["AUTO_DEPENDENCIES_EXCLUDE"])
         merged["WRITE_THROUGH"] = frozenset(m.lower() for m in merged["WRITE_THROUGH"])
         _current = SmartcacheSettings(**merged)
     return _current

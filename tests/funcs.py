@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django_smartcache import cached, depend_on
+from django_smartcache import cached, depend_on, uncaptured
 from tests.testapp.models import Product
 from tests.views import ran
 
@@ -16,7 +16,8 @@ def price_list(limit: int = 10) -> list[tuple[str, str]]:
 @cached(60)
 def product_price(slug: str) -> str:
     ran("product_price")
-    product = Product.objects.get(slug=slug)
+    with uncaptured():  # by slug: captured, model-wide; the row is declared instead
+        product = Product.objects.get(slug=slug)
     depend_on(product)
     return str(product.price)
 

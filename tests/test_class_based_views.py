@@ -18,7 +18,7 @@ from django.urls import path
 from django.utils.decorators import method_decorator
 from django.views.generic import DetailView, ListView, TemplateView
 
-from django_smartcache import cache_page, depend_on
+from django_smartcache import cache_page, depend_on, uncaptured
 from tests.helpers import status
 from tests.sitemaps import ProductSitemap
 from tests.testapp.models import Category, Product
@@ -47,7 +47,8 @@ class ProductDetail(DetailView):
     template_name = "cbv/product_detail.html"
 
     def get_object(self, queryset=None):
-        product = super().get_object(queryset)
+        with uncaptured():  # by slug: captured, model-wide; the row is declared instead
+            product = super().get_object(queryset)
         depend_on(product)  # row-level: other products' changes leave the page cached
         return product
 

@@ -34,6 +34,7 @@ urlpatterns = [
     path("form/", views.form_post),
     path("private/", include("tests.private_views")),
     path("stress/", include("tests.stress_views")),
+    path("capture/", include("tests.capture_views")),
 ]
 
 urlpatterns += [

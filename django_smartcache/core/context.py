@@ -1,8 +1,9 @@
 """Dependencies discovered while an entry is being computed.
 
-Each computation pushes a :class:`Frame`; ``depend_on()`` (``invalidation.tracking``) and
-every inner cached computation (hit or miss) record their tags on *all* enclosing frames,
-so an outer entry goes stale whenever anything it was built from does ("bubbling").
+Each computation pushes a :class:`Frame`; ``depend_on()`` (``invalidation.tracking``),
+the queries it runs (``invalidation.capture``) and every inner cached computation (hit or
+miss) record their tags on *all* enclosing frames, so an outer entry goes stale whenever
+anything it was built from does ("bubbling").
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 _frames: ContextVar[tuple[Frame, ...]] = ContextVar("smartcache_frames", default=())
+_uncaptured: ContextVar[bool] = ContextVar("smartcache_uncaptured", default=False)
 
 
 class Frame:
-    """The tags one computation has discovered, in first-seen order, and what it
-    read of the visitor (``privacy.USER``, ``SESSION``, ``MESSAGES``, ``CSRF``)."""
+    """The tags one computation has discovered, in first-seen order, the models of those
+    captured from its queries, and what it read of the visitor (``privacy.USER``,
+    ``SESSION``, ``MESSAGES``, ``CSRF``)."""
 
-    __slots__ = ("tags", "reads")
+    __slots__ = ("tags", "captured", "reads")
 
     def __init__(self) -> None:
         self.tags: dict[str, None] = {}
+        self.captured: set[str] = set()  # "app_label.model" labels
         self.reads: set[str] = set()
 
 
@@ -53,6 +57,36 @@ def record(tags: Iterable[str]) -> None:
         tags = tuple(tags)
         for frame in frames:
             frame.tags.update(dict.fromkeys(tags))
+
+
+@contextmanager
+def uncaptured() -> Iterator[None]:
+    """Run the block without capturing its queries as dependencies (declare them instead,
+    with ``depend_on()``): for a lookup whose precision you know better than the SQL
+    says, such as a unique slug whose row you then ``depend_on()``. Nests; affects
+    nothing outside a cached computation."""
+    token = _uncaptured.set(True)
+    try:
+        yield
+    finally:
+        _uncaptured.reset(token)
+
+
+def capturing() -> bool:
+    """Whether a query run now is captured: an entry is being computed, outside
+    ``uncaptured()``."""
+    return bool(_frames.get()) and not _uncaptured.get()
+
+
+def record_captured(tags: list[str]) -> None:
+    """Add tags captured from a query to every enclosing computation (``record``), and
+    note their models as captured (the admin page tells them from declared ones)."""
+    frames = _frames.get()
+    if frames:
+        labels = {tag[2:].split(":", 1)[0] for tag in tags if tag[:2] in ("m:", "r:")}
+        for frame in frames:
+            frame.tags.update(dict.fromkeys(tags))
+            frame.captured |= labels
 
 
 def record_reads(reads: Iterable[str]) -> None:

@@ -27,6 +27,7 @@ from ..stores.base import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResu
 from .context import active, computing, record
 from .privacy import watching
 from .snapshots import snapshot_may_predate
+from .tags import compact_rows
 
 _OLD = (STALE, EARLY, REVOKED)  # states that carry an old copy
 
@@ -58,6 +59,7 @@ class Fill:
         self.stale = found.value if found.state in _OLD else None
         self.stale_tags = found.tags
         self.discovered: list[str] = []
+        self.captured: frozenset[str] = frozenset()  # models captured from its queries
         self.reads: frozenset[str] = frozenset()
         self.duration = 0.0
 
@@ -72,7 +74,8 @@ class Fill:
         finally:
             self.duration = time.monotonic() - started
             if frame is not None:
-                self.discovered = [t for t in frame.tags if t not in self.static]
+                self.discovered = compact_rows([t for t in frame.tags if t not in self.static])
+                self.captured = frozenset(frame.captured)
                 self.reads = frozenset(frame.reads)
             # Discovered tags already reached enclosing frames; add our static ones.
             record(self.static)

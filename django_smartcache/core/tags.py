@@ -5,6 +5,8 @@ Tag names are short strings without whitespace:
 * ``m:<app_label.model>``: any change to the model (entries that depend on the model);
 * ``p:<app_label.model>``: a model-wide purge; every row-level entry also carries it;
 * ``r:<app_label.model>:<pk>``: one row;
+* ``i:<app_label.model>``: rows inserted by a statement that names no row (a captured
+  read by pk carries it: the row it did not find may be created that way);
 * ``t:<custom>``: a custom tag (hashed when it holds characters unsafe in a key);
 * ``u:<md5 of a path>``: every cached page of one URL path (``invalidate_url``);
 * ``g``: the global tag that ``invalidate_all()`` bumps; every entry carries it.
@@ -43,6 +45,10 @@ def model_tag(model: type[models.Model]) -> str:
 
 def purge_tag(model: type[models.Model]) -> str:
     return f"p:{_label(model)}"
+
+
+def insert_tag(model: type[models.Model]) -> str:
+    return f"i:{_label(model)}"
 
 
 def row_tag(model: type[models.Model], pk: Any) -> str:
@@ -216,3 +222,27 @@ def exact_pk(model: type[models.Model]) -> bool:
     while field.is_relation:  # a multi-table child's parent link
         field = field.target_field
     return isinstance(field, (models.IntegerField, models.UUIDField))
+
+
+ROW_TAGS_MAX = 100  # row tags of one model an entry keeps; more: the model instead
+
+
+def compact_rows(tags: list[str], limit: int = ROW_TAGS_MAX) -> list[str]:
+    """``tags`` with the row tags of any model that has more than ``limit`` of them
+    replaced by that model's tag: every row write bumps it too, so the entry goes stale
+    at least as often, and its hit validates a bounded number of tokens."""
+    counts: dict[str, int] = {}
+    for tag in tags:
+        if tag[:2] == "r:":
+            label = tag[2:].split(":", 1)[0]
+            counts[label] = counts.get(label, 0) + 1
+    crowded = {label for label, n in counts.items() if n > limit}
+    if not crowded:
+        return tags
+    out: dict[str, None] = {}
+    for tag in tags:
+        if tag[:2] == "r:" and tag[2:].split(":", 1)[0] in crowded:
+            out[f"m:{tag[2:].split(':', 1)[0]}"] = None
+        else:
+            out[tag] = None
+    return list(out)

@@ -14,7 +14,8 @@ them after commit:
   ``sqlwrites`` does not fully understand: the whole model of every table it may
   write (or, not understood, of every table it names), row-level entries included
   (its purge tag); ``TRUNCATE ... CASCADE`` also the tables referencing them;
-* a plain ``INSERT``: the model-level tags only (no entry can depend on a new row).
+* a plain ``INSERT``: the model-level tags and the insert tags (``i:``) only: no entry
+  can depend on a new row, except a captured read by pk that found none (``capture``).
 
 Multi-table inheritance: a write to a parent table reaches its child models too.
 A crash or an outage between the commit and the bump cannot lose a tracked write:
@@ -23,7 +24,9 @@ MySQL/MariaDB or PostgreSQL the process's writer lease covers it (``leases``: th
 statement alone, then the bump); otherwise (SQLite, or no valid lease) the row and the
 statement get a transaction of their own (``autocommit``).
 Cost: a ``SELECT`` costs a 6-character comparison and a ``;`` search; other reads a
-regular expression; writes a memoized analysis (sqlparse once per distinct SQL).
+regular expression; writes a memoized analysis (sqlparse once per distinct SQL). While
+an entry is being computed, every statement is also handed to ``capture`` (what the
+computation reads becomes its dependencies).
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ from django.apps import apps
 from django.db import models
 from django.db.backends.signals import connection_created
 
-from ..core.tags import exact_pk, model_bump_tags, model_tag, row_bump_tags
-from . import autocommit, bumps, outbox
+from ..core.context import capturing
+from ..core.tags import exact_pk, insert_tag, model_bump_tags, model_tag, row_bump_tags
+from . import autocommit, bumps, capture, outbox
 from .bumps import bump_on_commit, bump_written, cover
 from .sqlwrites import CASCADE, INSERT, ROWS, Write, analyse
-from .tracking import generation, is_tracked
+from .tracking import Plans, is_tracked
 
 _tables: dict[str, list[type[models.Model]]] | None = None
 _local = threading.local()
@@ -138,16 +142,8 @@ def written_tags(
     depend on ``params`` is worked out once per statement text (``_plan``): a save pays
     for its row tags only.
     """
-    if _plans_generation[0] != generation():  # tracking decisions changed
-        _plans.clear()
-        _plans_generation[0] = generation()
-    plan = _plans.get((sql, vendor))
-    if plan is None:
-        if len(_plans) >= _PLANS_MAX:
-            _plans.clear()
-        plan = _plans[(sql, vendor)] = _plan(sql, vendor)
     tags: dict[str, None] = {}
-    for kind, model, fixed, extra in plan:
+    for kind, model, fixed, extra in _plans.get(sql, vendor):
         if kind is _FIXED:
             tags.update(fixed)
         elif kind is _ROWS:
@@ -160,9 +156,6 @@ def written_tags(
 
 
 _FIXED, _ROWS, _SIDES = "fixed", "rows", "sides"
-_PLANS_MAX = 5000
-_plans: dict[tuple[str, str | None], list[tuple[str, Any, Any, Any]]] = {}
-_plans_generation = [-1]
 
 
 def _plan(sql: str, vendor: str | None) -> list[tuple[str, Any, Any, Any]]:
@@ -183,10 +176,15 @@ def _plan(sql: str, vendor: str | None) -> list[tuple[str, Any, Any, Any]]:
     return plan
 
 
+_plans = Plans(_plan)
+
+
 def _model_plan(model: type[models.Model], write: Write) -> tuple[str, Any, Any, Any]:
     chain = [model, *model._meta.get_parent_list()]
-    if write.effect == INSERT:  # new rows only: no existing row's entries can be affected
-        return (_FIXED, model, dict.fromkeys(model_tag(m) for m in chain), None)
+    if write.effect == INSERT:  # new rows only: no existing row's entries can be affected,
+        # but a captured read by pk may have found no row where one is created now.
+        tags = [t for m in chain for t in (model_tag(m), insert_tag(m))]
+        return (_FIXED, model, dict.fromkeys(tags), None)
     if write.effect == ROWS:
         owner = next(m for m in chain if write.table in _table_keys(m._meta.db_table))
         if owner._meta.pk.column.lower() == write.pk_column and exact_pk(owner):
@@ -225,11 +223,15 @@ class WriteWatcher:
 
     def __call__(self, execute: Callable, sql: str, params: Any, many: bool, context: dict) -> Any:
         if type(sql) is str and sql[:6].upper() == "SELECT" and ";" not in sql:
+            if capturing():  # an entry is being computed: what it reads is a dependency
+                capture.seen(sql, params, context["connection"].vendor)
             return execute(sql, params, many, context)  # the hot path: nothing else
         connection = context["connection"]
         if many and not isinstance(params, Sequence):
             params = list(params)  # a generator: read it once, for us and for the driver
         text = sql if type(sql) is str else _text(sql, connection)
+        if capturing():
+            capture.seen(text, params if not many else None, connection.vendor)
         tags = written_tags(text, params, many, connection.vendor)
         if not tags:
             autocommit.note_statement(connection, text)  # BEGIN / COMMIT sent raw

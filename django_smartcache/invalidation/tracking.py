@@ -9,7 +9,8 @@ dependency anywhere in this process are tracked.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.db import models
 
@@ -74,6 +75,27 @@ def _decide(model: type[models.Model]) -> bool:
 def generation() -> int:
     """A number that changes whenever a decision of ``is_tracked`` may have changed."""
     return _generation[0]
+
+
+class Plans:
+    """What ``build(sql, vendor)`` worked out for each statement text, kept while tracking
+    decisions (and settings) stay the same, and at most ``limit`` of them."""
+
+    def __init__(self, build: Callable[[str, str | None], Any], limit: int = 5000) -> None:
+        self.build, self.limit = build, limit
+        self._plans: dict[tuple[str, str | None], Any] = {}
+        self._generation = -1
+
+    def get(self, sql: str, vendor: str | None) -> Any:
+        if self._generation != _generation[0]:
+            self._plans.clear()
+            self._generation = _generation[0]
+        plan = self._plans.get((sql, vendor))
+        if plan is None:
+            if len(self._plans) >= self.limit:
+                self._plans.clear()
+            plan = self._plans[(sql, vendor)] = self.build(sql, vendor)
+        return plan
 
 
 @on_settings_change

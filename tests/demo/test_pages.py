@@ -11,7 +11,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from example_project.shop.models import Category, Product
+from example_project.shop.models import Category, NewsArticle, Product, Review
 from tests.helpers import status
 
 pytestmark = pytest.mark.django_db
@@ -98,10 +98,27 @@ def save(instance, capture, **changes):
         instance.save()
 
 
-def test_product_page_depends_on_its_rows_only(seeded, visitor, django_capture_on_commit_callbacks):
-    visitor.get("/products/laptop/")
+def test_product_api_depends_on_its_rows_only(seeded, visitor, django_capture_on_commit_callbacks):
+    """Captured reads by pk (the object cache): another product's change leaves it cached."""
+    visitor.get("/api/products/laptop/")
     elsewhere = Product.objects.exclude(category__slug="laptops").first()
     save(elsewhere, django_capture_on_commit_callbacks, price=Decimal("1.23"))
+    assert status(visitor.get("/api/products/laptop/")) == "HIT"
+
+
+def test_product_page_depends_on_every_product_through_its_related_list(
+    seeded, visitor, django_capture_on_commit_callbacks
+):
+    """The related products are a filter: captured model-wide, since a product moved into
+    the category must show up. Another review or an article leaves the page cached."""
+    visitor.get("/products/laptop/")
+    elsewhere = Product.objects.exclude(category__slug="laptops").first()
+    save(elsewhere, django_capture_on_commit_callbacks, category=seeded.category)
+    response = visitor.get("/products/laptop/")
+    assert status(response) == "MISS"
+    other_review = Review.objects.exclude(product=seeded).first()
+    save(other_review, django_capture_on_commit_callbacks, rating=1)
+    save(NewsArticle.objects.first(), django_capture_on_commit_callbacks, title="Something else")
     assert status(visitor.get("/products/laptop/")) == "HIT"
 
 
