@@ -32,13 +32,15 @@ Why each step is safe when it is split over two nodes:
   validates. When the entry has no run-time tags, ``STAMP`` decides nothing (it only
   extends the tags' TTL), and both steps go out at once.
 
-Server identity (guarantee 7): only the tag node's matters. An entry validates only
-against the tokens on the tag node; an entry node that comes back older (a replica
-promoted that missed writes) can only bring back entries whose stamps are then checked
-against the tag node's current tokens, so an entry invalidated since is refused there.
-A tag node that comes back older could bring back old tokens, and so old entries: new
-connections to the tag node run the ``GENERATION`` check (``server_identity``), and a
-new ``run_id`` bumps the global tag before the next hit.
+Server identity (guarantee 7), on every node. A tag node that comes back older could
+bring back old tokens, and so old entries: new connections to the tag node run the
+``GENERATION`` check (``server_identity``), and a new ``run_id`` bumps the global tag
+before the next hit. An entry node that comes back older (restarted from disk, a replica
+promoted that missed writes) cannot bring back an entry invalidated by a bump (its stamp
+is checked against the tag node's tokens), but it does bring back one that was *deleted*
+(``fn.invalidate(*args)``): new connections to any other node check its identity (its
+``run_id`` and replication id) against those recorded on the tag node (``NODE``), and an
+unknown one bumps the global tag, before anything is read through them.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class ClusterStore(StampedStore):
         self.bumped_key = self._make_key(f"{prefix}:bumped{slot}")
         self.stats_key = self._make_key(f"{prefix}:stats{slot}")
         self.server_key = self._make_key(f"{prefix}:server{slot}")
+        self.nodes_key = self._make_key(f"{prefix}:nodes{slot}")
         self.tag_slot = self._cluster.keyslot(self.seq_key)
         self._learned: dict[str, tuple[str, ...]] = {}
         self._nodes = NodeExchange(self._cluster, self._watch)
@@ -102,10 +105,17 @@ class ClusterStore(StampedStore):
         return self._make_key(f"{self.prefix}:l:{key}{{{_spread(key)}}}")
 
     def _watch(self, slot: int, pool: Any) -> None:
-        if slot == self.tag_slot:
-            # A tag node we have not used yet (the first, or a replica promoted): its new
-            # connections check its identity before anything is read through them.
-            server_identity.watch(self, pool)
+        # A node we have not used yet (the first, or a replica promoted): its new
+        # connections check its identity before anything is read through them.
+        server_identity.watch(self, pool, _check_node)
+
+    def tag_connection(self) -> Any:
+        """A new connection to the tag node, of its own (not pooled, not checked)."""
+        pool = self._nodes.pool(self.tag_slot)
+        kwargs = {k: v for k, v in pool.connection_kwargs.items() if k != "redis_connect_func"}
+        connection = pool.connection_class(**kwargs)
+        connection.connect()
+        return connection
 
     def _exchange(self, *sends: tuple[int, Sequence[Sequence[Any]]]) -> list[list[Any]]:
         return self._nodes.exchange(*sends)
@@ -299,6 +309,16 @@ class ClusterStore(StampedStore):
         else:
             pairs = zip(found[0::2], found[1::2], strict=True)
         return {_text(field): int(value) for field, value in pairs}
+
+
+def _check_node(connection: Any, store: ClusterStore) -> None:
+    """The tag node answers for the tokens (``GENERATION``); any other node for its
+    entries (``NODE``): a node that lost writes makes every entry stale."""
+    tag = store._cluster.nodes_manager.get_node_from_slot(store.tag_slot)
+    if (connection.host, int(connection.port)) == (tag.host, int(tag.port)):
+        server_identity.check(connection, store)
+    else:
+        server_identity.check_entry_node(connection, store)
 
 
 def _spread(key: str) -> str:
