@@ -163,3 +163,43 @@ def test_an_entry_nodes_replica_promoted_without_a_delete_does_not_serve_the_ent
     _promoted(replicated, master)
     found = _read(store, key, seconds=30)
     assert found.state != HIT, "a deleted entry came back with a promoted replica"
+
+
+# --------------------------------------------------------------------------- hash tags in prefixes
+
+
+@pytest.mark.parametrize(
+    ("cache_prefix", "smartcache_prefix"),
+    [("", "a{b"), ("", "a}b"), ("", "{x}"), ("", "%7Bx"), ("{tenant}", "sc"), ("t}", "s{c")],
+)
+def test_prefixes_with_braces_keep_bumps_and_hits_working(cluster, cache_prefix, smartcache_prefix):
+    config = _config(cluster, KEY_PREFIX=cache_prefix)
+    with override_settings(
+        CACHES={**settings.CACHES, "default": config},
+        SMARTCACHE={"KEY_PREFIX": smartcache_prefix},
+    ):
+        store = get_store()
+        keys = [store.seq_key, store.bumped_key, store.server_key, store.nodes_key]
+        keys += [store.tag_prefix + t for t in (*TAGS, "row:1")]
+        slots = {store._cluster.keyslot(k) for k in keys}
+        assert slots == {store.tag_slot}, f"tag keys over {len(slots)} slots: {keys}"
+        assert _fill(store, "k1", "v", dynamic=["row:1"])
+        assert _read(store, "k1").state == HIT
+        store.bump(["m:testapp.product"])
+        assert _read(store, "k1").state != HIT
+        caches["default"].client.disconnect()
+
+
+def test_a_cache_prefix_with_an_open_brace_is_refused_by_name(cluster):
+    """``KEY_PREFIX = "p{q"`` on the cache: every key's hash tag would start in the cache's
+    prefix and end in ours, a slot per key. Said at start-up, not a silent bypass."""
+    from django.core import checks
+    from django.core.exceptions import ImproperlyConfigured
+
+    config = _config(cluster, KEY_PREFIX="p{q")
+    with override_settings(CACHES={**settings.CACHES, "default": config}):
+        with pytest.raises(ImproperlyConfigured, match="KEY_PREFIX"):
+            get_store()
+        found = [m for m in checks.run_checks() if m.id == "smartcache.E008"]
+        assert found and "KEY_PREFIX" in found[0].msg, found
+        caches["default"].client.disconnect()
