@@ -107,6 +107,38 @@ def test_an_entry_node_restarted_from_an_older_snapshot_does_not_bring_back_a_de
     assert found.state != HIT, "a deleted entry came back with its node's older snapshot"
 
 
+def test_a_node_taken_for_the_tag_node_by_a_stale_slot_map_still_has_its_identity_checked(
+    cluster, monkeypatch
+):
+    """The slot map says the tag slot is on the entry's node (it moved away since; MOVED
+    answers the tag check there). The node restarted from an older snapshot must not be
+    taken as checked."""
+    store = get_store()
+    key = _key_elsewhere(store)
+    assert _fill(store, key, "deleted later")
+    port = _port_of(store, store.entry_key(key))
+    with cluster.client(port) as node:
+        node.save()
+    store.delete(key)
+    cluster.restart(port)
+    manager = store._cluster.nodes_manager
+    entry_node = manager.get_node_from_slot(store._cluster.keyslot(store.entry_key(key)))
+    real = manager.get_node_from_slot
+
+    def stale(slot, *args, **kwargs):
+        return entry_node if slot == store.tag_slot else real(slot, *args, **kwargs)
+
+    monkeypatch.setattr(manager, "get_node_from_slot", stale)
+    monkeypatch.setattr(store._nodes, "refresh", lambda: None)
+    with pytest.raises(redis.RedisError):  # the held connection died with the node
+        store.read(key, TAGS, lock_token=None, want_tags=False)
+    with pytest.raises(redis.RedisError):  # the stale map: MOVED
+        store.read(key, TAGS, lock_token=None, want_tags=False)
+    monkeypatch.setattr(manager, "get_node_from_slot", real)
+    found = _read(store, key)
+    assert found.state != HIT, "a connection whose tag check met MOVED was never checked"
+
+
 @pytest.fixture
 def replicated():
     """3 masters with one replica each, cache ``default`` on them."""
@@ -203,3 +235,25 @@ def test_a_cache_prefix_with_an_open_brace_is_refused_by_name(cluster):
         found = [m for m in checks.run_checks() if m.id == "smartcache.E008"]
         assert found and "KEY_PREFIX" in found[0].msg, found
         caches["default"].client.disconnect()
+
+
+# --------------------------------------------------------------------------- held (kept as guards)
+
+
+def test_flushall_on_the_tag_node_only_leaves_no_entry_elsewhere_valid(cluster):
+    store = get_store()
+    key = _key_elsewhere(store)
+    assert _fill(store, key, "v")
+    with cluster.client(_port_of(store, store.seq_key)) as node:
+        node.flushall()
+    assert _read(store, key).state != HIT, "an entry outlived the tokens it was stamped with"
+
+
+def test_a_key_that_hashes_to_the_tag_slot_is_invalidated_like_any_other(cluster):
+    store = get_store()
+    key = "x{sc}"  # the entry shares the tag slot (and node) with the tokens
+    assert store._cluster.keyslot(store.entry_key(key)) == store.tag_slot
+    assert _fill(store, key, "v", dynamic=["row:9"])
+    assert _read(store, key).state == HIT
+    store.bump(["row:9"])
+    assert _read(store, key).state != HIT

@@ -323,7 +323,8 @@ def _check_node(connection: Any, store: ClusterStore) -> None:
     entries (``NODE``): a node that lost writes makes every entry stale."""
     tag = store._cluster.nodes_manager.get_node_from_slot(store.tag_slot)
     if (connection.host, int(connection.port)) == (tag.host, int(tag.port)):
-        server_identity.check(connection, store)
+        # MOVED: the map is stale; failing this connection makes the caller read it again.
+        server_identity.check(connection, store, moved_ok=False)
     else:
         server_identity.check_entry_node(connection, store)
 

@@ -73,8 +73,11 @@ def watch(store: Any, pool: Any = None, checker: Any = None) -> None:
         pool.disconnect(inuse_connections=False)
 
 
-def check(connection: Any, store: Any) -> bool:
-    """Run the comparison on ``connection``; whether the global tag was bumped."""
+def check(connection: Any, store: Any, moved_ok: bool = True) -> bool:
+    """Run the comparison on ``connection``; whether the global tag was bumped.
+
+    ``moved_ok=False`` (the cluster store, which asks only the node its slot map names)
+    raises MOVED: the map is stale and the node's identity is not checked yet."""
     try:
         connection.send_command("INFO", "server")
         info = connection.read_response()
@@ -90,8 +93,9 @@ def check(connection: Any, store: Any) -> bool:
     try:
         changed = connection.read_response() == 1
     except AskError:
-        # A cluster node that no longer serves the tag slot (MOVED): not the tag node,
-        # whose identity is the one that matters (``cluster_store``).
+        # A cluster node that no longer serves the tag slot (MOVED): not the tag node.
+        if not moved_ok:
+            raise
         return False
     _seen.add(run_id)
     if changed:
