@@ -32,6 +32,7 @@ class LocalCluster:
         self.workdir = workdir or tempfile.mkdtemp(prefix="smartcache-cluster-")
         self.ports: list[int] = []
         self.processes: dict[int, subprocess.Popen] = {}
+        self.bus_ports: dict[int, int] = {}  # node port: its cluster bus port
 
     @property
     def startup_nodes(self) -> list[tuple[str, int]]:
@@ -82,7 +83,7 @@ class LocalCluster:
             "--cluster-enabled",
             "yes",
             "--cluster-port",
-            str(_free_port()),
+            str(self.bus_ports.setdefault(port, _free_port())),
             "--cluster-config-file",
             f"nodes-{port}.conf",
             "--cluster-node-timeout",
@@ -91,6 +92,9 @@ class LocalCluster:
             "",
             "--appendonly",
             "no",
+            # Each node its own snapshot file (SAVE by hand, then ``restart``: a rollback).
+            "--dbfilename",
+            f"dump-{port}.rdb",
             # Replicas sync at once (not 5 s later): until one has synced, it cannot
             # take over (its data counts as too old).
             "--repl-diskless-sync-delay",
@@ -142,6 +146,14 @@ class LocalCluster:
                 if node.info("replication").get("role") == "master":
                     found.append(port)
         return found
+
+    def restart(self, port: int) -> None:
+        """Kill node ``port`` and start it again on the same port, config and snapshot
+        (what it last ``SAVE``d comes back: a restart from disk)."""
+        self.kill(port)
+        self.ports.remove(port)
+        self._start_node(port)
+        self.wait_ok()
 
     def kill(self, port: int) -> None:
         """SIGKILL one node we started."""

@@ -125,7 +125,21 @@ def _unsafe_backends(caches: dict[str, Any], alias: str) -> list[checks.CheckMes
                     id="smartcache.E006",
                 )
             )
+        elif _is_cluster_client(config):
+            from django.core.cache import caches
+
+            from ..stores.cluster_store import layout_problem
+
+            problem = layout_problem(caches[name].make_key, _prefix())
+            if problem:
+                found.append(checks.Error(problem, id="smartcache.E008"))
     return found
+
+
+def _prefix() -> str:
+    raw = getattr(settings, "SMARTCACHE", None) or {}
+    prefix = raw.get("KEY_PREFIX", DEFAULTS["KEY_PREFIX"]) if isinstance(raw, dict) else ""
+    return prefix if isinstance(prefix, str) else DEFAULTS["KEY_PREFIX"]
 
 
 _CLUSTER_CLIENTS = (

@@ -32,13 +32,15 @@ Why each step is safe when it is split over two nodes:
   validates. When the entry has no run-time tags, ``STAMP`` decides nothing (it only
   extends the tags' TTL), and both steps go out at once.
 
-Server identity (guarantee 7): only the tag node's matters. An entry validates only
-against the tokens on the tag node; an entry node that comes back older (a replica
-promoted that missed writes) can only bring back entries whose stamps are then checked
-against the tag node's current tokens, so an entry invalidated since is refused there.
-A tag node that comes back older could bring back old tokens, and so old entries: new
-connections to the tag node run the ``GENERATION`` check (``server_identity``), and a
-new ``run_id`` bumps the global tag before the next hit.
+Server identity (guarantee 7), on every node. A tag node that comes back older could
+bring back old tokens, and so old entries: new connections to the tag node run the
+``GENERATION`` check (``server_identity``), and a new ``run_id`` bumps the global tag
+before the next hit. An entry node that comes back older (restarted from disk, a replica
+promoted that missed writes) cannot bring back an entry invalidated by a bump (its stamp
+is checked against the tag node's tokens), but it does bring back one that was *deleted*
+(``fn.invalidate(*args)``): new connections to any other node check its identity (its
+``run_id`` and replication id) against those recorded on the tag node (``NODE``), and an
+unknown one bumps the global tag, before anything is read through them.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
+from redis.crc import key_slot
 from redis.exceptions import NoScriptError, ResponseError
 
 from ..conf import get_settings
@@ -80,12 +84,18 @@ class ClusterStore(StampedStore):
         self._make_key = access.make_key
         self._encode = access.encode
         self._decode = access.decode
-        slot = "{" + prefix + "}"  # the hash tag of the tag slot
-        self.tag_prefix = self._make_key(f"{prefix}:v:{slot}")
-        self.seq_key = self._make_key(f"{prefix}:seq{slot}")
-        self.bumped_key = self._make_key(f"{prefix}:bumped{slot}")
-        self.stats_key = self._make_key(f"{prefix}:stats{slot}")
-        self.server_key = self._make_key(f"{prefix}:server{slot}")
+        problem = layout_problem(self._make_key, prefix)
+        if problem:
+            raise ImproperlyConfigured(problem)
+        # A brace in the prefix would open a hash tag of its own: written escaped.
+        self._body = body = _escape(prefix)
+        slot = "{" + body + "}"  # the hash tag of the tag slot
+        self.tag_prefix = self._make_key(f"{body}:v:{slot}")
+        self.seq_key = self._make_key(f"{body}:seq{slot}")
+        self.bumped_key = self._make_key(f"{body}:bumped{slot}")
+        self.stats_key = self._make_key(f"{body}:stats{slot}")
+        self.server_key = self._make_key(f"{body}:server{slot}")
+        self.nodes_key = self._make_key(f"{body}:nodes{slot}")
         self.tag_slot = self._cluster.keyslot(self.seq_key)
         self._learned: dict[str, tuple[str, ...]] = {}
         self._nodes = NodeExchange(self._cluster, self._watch)
@@ -96,16 +106,23 @@ class ClusterStore(StampedStore):
     # An entry and its lock: the same key after ``e:`` / ``l:``, so the same hash tag: the
     # key's own first ``{...}`` if it has one, else the suffix (a digest of the key).
     def entry_key(self, key: str) -> str:
-        return self._make_key(f"{self.prefix}:e:{key}{{{_spread(key)}}}")
+        return self._make_key(f"{self._body}:e:{key}{{{_spread(key)}}}")
 
     def lock_key(self, key: str) -> str:
-        return self._make_key(f"{self.prefix}:l:{key}{{{_spread(key)}}}")
+        return self._make_key(f"{self._body}:l:{key}{{{_spread(key)}}}")
 
     def _watch(self, slot: int, pool: Any) -> None:
-        if slot == self.tag_slot:
-            # A tag node we have not used yet (the first, or a replica promoted): its new
-            # connections check its identity before anything is read through them.
-            server_identity.watch(self, pool)
+        # A node we have not used yet (the first, or a replica promoted): its new
+        # connections check its identity before anything is read through them.
+        server_identity.watch(self, pool, _check_node)
+
+    def tag_connection(self) -> Any:
+        """A new connection to the tag node, of its own (not pooled, not checked)."""
+        pool = self._nodes.pool(self.tag_slot)
+        kwargs = {k: v for k, v in pool.connection_kwargs.items() if k != "redis_connect_func"}
+        connection = pool.connection_class(**kwargs)
+        connection.connect()
+        return connection
 
     def _exchange(self, *sends: tuple[int, Sequence[Sequence[Any]]]) -> list[list[Any]]:
         return self._nodes.exchange(*sends)
@@ -299,6 +316,43 @@ class ClusterStore(StampedStore):
         else:
             pairs = zip(found[0::2], found[1::2], strict=True)
         return {_text(field): int(value) for field, value in pairs}
+
+
+def _check_node(connection: Any, store: ClusterStore) -> None:
+    """The tag node answers for the tokens (``GENERATION``); any other node for its
+    entries (``NODE``): a node that lost writes makes every entry stale."""
+    tag = store._cluster.nodes_manager.get_node_from_slot(store.tag_slot)
+    if (connection.host, int(connection.port)) == (tag.host, int(tag.port)):
+        # MOVED: the map is stale; failing this connection makes the caller read it again.
+        server_identity.check(connection, store, moved_ok=False)
+    else:
+        server_identity.check_entry_node(connection, store)
+
+
+def _escape(prefix: str) -> str:
+    return prefix.replace("%", "%25").replace("{", "%7B").replace("}", "%7D")
+
+
+def layout_problem(make_key: Any, prefix: str) -> str:
+    """Why the cache's keys (``make_key``: its ``KEY_PREFIX``, ``KEY_FUNCTION``) would
+    break the cluster layout, or ``""``: the tag keys must share one hash slot, and an
+    entry its lock's (a brace the cache puts first opens a hash tag of its own)."""
+    body = _escape(prefix)
+    slot = "{" + body + "}"
+    tags = [f"{body}:seq{slot}", f"{body}:bumped{slot}", f"{body}:v:{slot}g", f"{body}:v:{slot}x"]
+    pairs = [(f"{body}:e:{k}{{{_spread(k)}}}", f"{body}:l:{k}{{{_spread(k)}}}") for k in "ab"]
+    slots = {key_slot(str(make_key(key)).encode()) for key in tags}
+    if len(slots) == 1 and all(
+        key_slot(str(make_key(e)).encode()) == key_slot(str(make_key(lock)).encode())
+        for e, lock in pairs
+    ):
+        return ""
+    return (
+        f"The cache's keys (for example {str(make_key(tags[0]))!r}) carry a '{{' that opens "
+        "a Redis Cluster hash tag of their own: the tag keys of django_smartcache would fall "
+        "in several slots (every bump and hit failing with CROSSSLOT). Remove the brace from "
+        "the cache's KEY_PREFIX (or KEY_FUNCTION), or close it there: '{tenant}'."
+    )
 
 
 def _spread(key: str) -> str:

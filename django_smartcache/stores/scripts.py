@@ -57,3 +57,4 @@ GENERATION = _load("generation")  # a Redis that is not the one that acknowledge
 CLAIM = _load("claim")  # entry node: the lock, unless the entry changed since the read
 TOKENS = _load("tokens")  # tag node: LOCK's tokens and counter, without the lock
 STAMP = _load("stamp")  # tag node: STORE's check of the run-time tags, without the write
+NODE = _load("node")  # tag node: an entry node not known (restarted, promoted): bump all

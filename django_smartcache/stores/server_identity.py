@@ -34,9 +34,11 @@ logger = logging.getLogger("django_smartcache")
 _seen: set[str] = set()  # run_ids this process has talked to
 
 
-def watch(store: Any, pool: Any = None) -> None:
-    """Check the server behind ``store`` (on a cluster: ``pool``, the tag node's) on every
-    connection made from now on (no I/O)."""
+def watch(store: Any, pool: Any = None, checker: Any = None) -> None:
+    """Check the server behind ``store`` (on a cluster: ``pool``, one node's) on every
+    connection made from now on (no I/O), with ``checker(connection, store)`` (default
+    :func:`check`)."""
+    checker = checker or check
     if pool is None:
         pool = store._client.get_client(write=True).connection_pool
     kwargs = pool.connection_kwargs
@@ -53,7 +55,7 @@ def watch(store: Any, pool: Any = None) -> None:
             previous(connection)
         else:
             connection.on_connect()
-        check(connection, store)
+        checker(connection, store)
 
     on_connect.smartcache_store = store  # type: ignore[attr-defined]
     on_connect.smartcache_previous = previous  # type: ignore[attr-defined]
@@ -71,8 +73,11 @@ def watch(store: Any, pool: Any = None) -> None:
         pool.disconnect(inuse_connections=False)
 
 
-def check(connection: Any, store: Any) -> bool:
-    """Run the comparison on ``connection``; whether the global tag was bumped."""
+def check(connection: Any, store: Any, moved_ok: bool = True) -> bool:
+    """Run the comparison on ``connection``; whether the global tag was bumped.
+
+    ``moved_ok=False`` (the cluster store, which asks only the node its slot map names)
+    raises MOVED: the map is stale and the node's identity is not checked yet."""
     try:
         connection.send_command("INFO", "server")
         info = connection.read_response()
@@ -88,8 +93,9 @@ def check(connection: Any, store: Any) -> bool:
     try:
         changed = connection.read_response() == 1
     except AskError:
-        # A cluster node that no longer serves the tag slot (MOVED): not the tag node,
-        # whose identity is the one that matters (``cluster_store``).
+        # A cluster node that no longer serves the tag slot (MOVED): not the tag node.
+        if not moved_ok:
+            raise
         return False
     _seen.add(run_id)
     if changed:
@@ -103,11 +109,54 @@ def check(connection: Any, store: Any) -> bool:
     return changed
 
 
-def _run_id(info: Any) -> str:
+def check_entry_node(connection: Any, store: Any) -> bool:
+    """On a cluster, for a node that is not the tag node: whether the global tag was bumped
+    because the node's identity (``run_id`` and replication id: a restart, a replica
+    promoted) is not one whose entries are known. Its entries may then predate deletes
+    that were acknowledged (``fn.invalidate(*args)``); tokens do not catch those.
+
+    Recorded on the tag node (``NODE``) over a connection of its own, before anything is
+    read through ``connection``; any failure fails the connection.
+    """
+    try:
+        connection.send_command("INFO", "server")
+        info = connection.read_response()
+        connection.send_command("INFO", "replication")
+        replication = connection.read_response()
+    except ResponseError:
+        return False  # no INFO (fakeredis): nothing to compare
+    run_id = _run_id(info)
+    if not run_id:
+        return False
+    identity = f"{run_id}:{_run_id(replication, 'master_replid')}"
+    keys = [store.nodes_key, store.seq_key, store.tag_prefix + "g", store.bumped_key]
+    seen = "1" if identity in _seen else "0"
+    args = [identity, secrets.token_hex(8), store.now_seed(), repr(time.time()), seen]
+    tag_node = store.tag_connection()
+    try:
+        tag_node.send_command("EVAL", scripts.NODE, len(keys), *keys, *args)
+        changed = tag_node.read_response() == 1
+    finally:
+        tag_node.disconnect()
+    _seen.add(identity)
+    if changed:
+        logger.warning(
+            "Redis Cluster node %s:%s for cache %r is a new server (%s): a restart, a "
+            "failover or a first start. Every cached entry was made stale, since deletes "
+            "acknowledged by the previous one may be missing there.",
+            connection.host,
+            connection.port,
+            store.alias,
+            identity,
+        )
+    return changed
+
+
+def _run_id(info: Any, field: str = "run_id") -> str:
     if isinstance(info, dict):
-        return str(info.get("run_id", ""))
+        return str(info.get(field, ""))
     text = info.decode() if isinstance(info, bytes) else str(info)
     for line in text.splitlines():
-        if line.startswith("run_id:"):
+        if line.startswith(f"{field}:"):
             return line.split(":", 1)[1].strip()
     return ""
