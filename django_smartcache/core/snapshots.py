@@ -21,7 +21,6 @@ from typing import Any
 from django.db import connections
 
 _SNAPSHOT_LEVELS = {"repeatable read", "serializable", "repeatable_read"}
-_wal: dict[int, bool] = {}
 
 
 def snapshot_may_predate() -> bool:
@@ -55,29 +54,35 @@ def _snapshot_level(level: Any) -> bool:
     return str(name).lower().replace("_", " ") in _SNAPSHOT_LEVELS
 
 
-_defaults: dict[int, str] = {}
+def _asked(connection: Any, ask: Any) -> Any:
+    """``ask(connection)``, asked once per DB-API connection: kept on Django's wrapper with
+    the DB-API connection it was asked of (not by ``id()``, which a new connection may
+    reuse once the old one is gone: a database switched to WAL since would be missed)."""
+    raw = connection.connection
+    kept = getattr(connection, "_smartcache_snapshot", None)
+    if kept is not None and kept[0] is raw:
+        return kept[1]
+    found = ask(connection)
+    connection._smartcache_snapshot = (raw, found)
+    return found
 
 
 def _server_default(connection: Any) -> str:
     """PostgreSQL's default isolation level for this connection (asked once per connection)."""
-    raw = connection.connection
-    found = _defaults.get(id(raw))
-    if found is None:
+
+    def ask(connection: Any) -> str:
         with connection.cursor() as cursor:
             cursor.execute("SHOW default_transaction_isolation")
-            found = _defaults[id(raw)] = str(cursor.fetchone()[0])
-        if len(_defaults) > 1000:
-            _defaults.clear()
-    return found
+            return str(cursor.fetchone()[0])
+
+    return _asked(connection, ask)
 
 
 def _sqlite_wal(connection: Any) -> bool:
     """Whether this SQLite connection's database is in WAL mode (asked once per connection)."""
-    raw = connection.connection
-    found = _wal.get(id(raw))
-    if found is None:
-        mode = raw.execute("PRAGMA journal_mode").fetchone()
-        found = _wal[id(raw)] = bool(mode) and str(mode[0]).lower() == "wal"
-        if len(_wal) > 1000:
-            _wal.clear()
-    return found
+
+    def ask(connection: Any) -> bool:
+        mode = connection.connection.execute("PRAGMA journal_mode").fetchone()
+        return bool(mode) and str(mode[0]).lower() == "wal"
+
+    return _asked(connection, ask)
