@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import cluster_throughput
+from . import capture, cluster_throughput
 from .common import RESULTS, ROOT, VARIANTS
 
 README = ROOT / "README.md"
@@ -195,6 +195,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     cl = results.get("cluster")
     if cl:
         add(*cluster_throughput.target(cl))
+    cp = results.get("capture")
+    if cp:
+        add(*capture.target(cp))
     wr = results.get("writes")
     if wr:
         s = wr["summary"]
@@ -501,6 +504,9 @@ def _other_lines(results: dict[str, Any]) -> list[str]:
     cl = results.get("cluster")
     if cl:
         lines += cluster_throughput.report_lines(cl)
+    cp = results.get("capture")
+    if cp:
+        lines.append(capture.report_line(cp))
     wrapper = results.get("wrapper")
     if wrapper:
         lines.append(
@@ -563,6 +569,7 @@ def load(date: str | None = None, directory: Path = RESULTS) -> tuple[str, dict[
         "throughput",
         "cluster",
         "hitpath",
+        "capture",
         "roundtrips",
         "stampede",
         "invalidation",

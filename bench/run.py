@@ -10,6 +10,7 @@ and the raw samples):
                 Redis (two gunicorns, interleaved wrk rounds), and the store's hit in
                 process with its round trips (bench/cluster_throughput.py, bench/cluster.py)
   hitpath       the same variants in process (no HTTP), and one Redis round trip's cost
+  capture       the product page's miss with dependency capture on and off (bench/capture.py)
   roundtrips    Redis round trips per hit and per miss, client side and server side
                 (MONITOR), and Redis CPU per hit on a private Redis (servertime.py)
   stampede      200 concurrent requests for one cold key: how many times the view runs
@@ -48,6 +49,7 @@ SECTIONS = [
     "throughput",
     "cluster",
     "hitpath",
+    "capture",
     "roundtrips",
     "stampede",
     "invalidation",
@@ -63,6 +65,8 @@ FULL = {
     "warm_seconds": 1,
     "profile_seconds": 3,
     "cluster_rounds": 5,
+    "capture_rounds": 25,
+    "capture_requests": 40,
     "hitpath_rounds": 5,
     "hitpath_requests": 1000,
     "rt_repeats": 5,
@@ -84,6 +88,8 @@ SMOKE = {
     "seconds": 1,
     "profile_seconds": 0,
     "cluster_rounds": 1,
+    "capture_rounds": 1,
+    "capture_requests": 10,
     "hitpath_rounds": 1,
     "hitpath_requests": 100,
     "rt_repeats": 2,
@@ -255,6 +261,7 @@ def main(argv: list[str]) -> int:
         timings[name] = round(time.monotonic() - t0, 1)
 
     from . import (
+        capture,
         churn,
         cluster_throughput,
         hitpath,
@@ -299,6 +306,10 @@ def main(argv: list[str]) -> int:
     section(
         "hitpath",
         lambda: hitpath.run(bench, rounds=cfg["hitpath_rounds"], requests=cfg["hitpath_requests"]),
+    )
+    section(
+        "capture",
+        lambda: capture.run(bench, rounds=cfg["capture_rounds"], requests=cfg["capture_requests"]),
     )
     section(
         "roundtrips",

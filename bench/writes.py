@@ -114,8 +114,8 @@ def _measure(modes: dict[str, Any], product: Any, *, rounds: int, saves: int) ->
     return {"samples": dict(samples), "statements": statements, "removed": removed}
 
 
-def _overhead(off: list[float], on: list[float], base: float) -> dict[str, Any]:
-    """The app's cost per save: the median of the per-round differences (each round runs
+def paired_overhead(off: list[float], on: list[float], base: float) -> dict[str, Any]:
+    """The app's cost (per save, per miss): the median of the per-round differences (each round runs
     both modes seconds apart, under the same background load; the difference of the two
     medians swings with load on a small VM), with the difference of medians beside it."""
     paired = sorted(b - a for a, b in zip(off, on, strict=True))
@@ -161,7 +161,9 @@ def run(bench: Run, counter: RoundTrips, *, rounds: int, saves: int) -> dict[str
         base = summary[f"off|{commit}"]["us_per_save"]["median"]
         for mode in ("on", "on_write_through"):
             entry = summary[f"{mode}|{commit}"]
-            entry.update(_overhead(samples[f"off|{commit}"], samples[f"{mode}|{commit}"], base))
+            entry.update(
+                paired_overhead(samples[f"off|{commit}"], samples[f"{mode}|{commit}"], base)
+            )
     cacheops = _cacheops(rounds, saves)
     if "summary" in cacheops:
         summary.update(cacheops["summary"])
@@ -238,7 +240,7 @@ def _cacheops_main(rounds: int, saves: int) -> dict[str, Any]:
         entry = summary[f"cacheops|{commit}"]
         samples = found["samples"]
         off, on = samples[f"cacheops_off|{commit}"], samples[f"cacheops|{commit}"]
-        entry.update(_overhead(off, on, base))
+        entry.update(paired_overhead(off, on, base))
     return {
         "note": CACHEOPS_NOTE,
         "version": metadata.version("django-cacheops"),

@@ -7,6 +7,9 @@ that send no signal (``Product.tags.through.objects.bulk_create``) reach these e
 such an ``INSERT`` bumps that model's tag only (docs/reference/invalidation.md). (Run-time,
 not declared: the registry, which ``manage.py smartcache stats`` lists and tests/test_command.py
 checks, stays as it was.)
+
+The ``bare_*`` variants declare nothing at all: everything they depend on is captured from
+their queries (a lookup by slug and the tags' join: whole models).
 """
 
 from __future__ import annotations
@@ -55,7 +58,29 @@ def card(slug: str) -> str:
     return describe(product)
 
 
+@cache_page(60)
+def bare_catalog(request):
+    ran("stress_bare_catalog")
+    products = Product.objects.order_by("pk").prefetch_related("tags")
+    return HttpResponse(", ".join(describe(product) for product in products))
+
+
+@cache_page(60)
+def bare_detail(request, slug):
+    ran("stress_bare_detail")
+    return HttpResponse(describe(get_object_or_404(Product, slug=slug)))
+
+
+@cached(60)
+def bare_card(slug: str) -> str:
+    """Raises ``Product.DoesNotExist`` while the product is deleted (nothing is cached)."""
+    ran("stress_bare_card")
+    return describe(Product.objects.get(slug=slug))
+
+
 urlpatterns = [
     path("catalog/", catalog),
     path("products/<slug:slug>/", detail),
+    path("bare/catalog/", bare_catalog),
+    path("bare/products/<slug:slug>/", bare_detail),
 ]

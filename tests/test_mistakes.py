@@ -86,6 +86,14 @@ def test_a_setting_naming_a_model_that_does_not_exist_is_a_check_error(setting):
     assert len(found) == 1 and "'shop.Nope'" in found[0].msg, found
 
 
+def test_leaving_out_of_capture_something_that_does_not_exist_is_a_check_error():
+    names = ["testapp", "testapp.Tag", "TESTAPP.product", "analytics", "testapp.Nope"]
+    with override_settings(SMARTCACHE={"AUTO_DEPENDENCIES_EXCLUDE": names}):
+        found = [m.msg for m in checks.run_checks() if m.id == "smartcache.E009"]
+    assert len(found) == 2, found
+    assert "'analytics'" in found[0] and "'testapp.Nope'" in found[1]
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("what", "query", "says", "never"),

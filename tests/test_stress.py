@@ -29,7 +29,7 @@ import pytest
 from django.db import OperationalError, connection, transaction
 from django.test import Client
 
-from django_smartcache.invalidation import bumps, dbwrites, signals, tracking
+from django_smartcache.invalidation import bumps, capture, dbwrites, signals, tracking
 from django_smartcache.stores import factory, scripts
 from tests import funcs, stress_views
 from tests.testapp.models import Category, Product, Tag
@@ -254,9 +254,12 @@ KINDS = [
     "/products/{slug}/",
     "/stress/catalog/",
     "/stress/products/{slug}/",
+    "/stress/bare/catalog/",  # no declared dependency: all captured
+    "/stress/bare/products/{slug}/",
     "product_price",
     "price_list",
     "card",
+    "bare_card",
 ]
 
 
@@ -284,6 +287,8 @@ def _read(kind: str, slug: str, client: Client, board: Board) -> str:
             return f"{slug.upper()}={Decimal(funcs.product_price(slug)):.2f}"
         if kind == "price_list":
             return ", ".join(f"{name}={Decimal(p):.2f}" for name, p in funcs.price_list())
+        if kind == "bare_card":
+            return stress_views.bare_card(slug)
         return stress_views.card(slug)
     except Product.DoesNotExist:
         return ""
@@ -365,7 +370,7 @@ def run(
     assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
     board.seconds = time.monotonic() - started
     board.counts["function runs"] = sum(
-        CALLS[name] for name in ("product_price", "price_list", "stress_card")
+        CALLS[name] for name in ("product_price", "price_list", "stress_card", "stress_bare_card")
     )
     return board
 
@@ -443,6 +448,11 @@ def _store_unchecked(monkeypatch) -> None:
     monkeypatch.setattr(stress_views, "describe", slow_describe)
 
 
+def _without_capture(monkeypatch) -> None:
+    """Queries run while an entry is computed are not captured as dependencies."""
+    monkeypatch.setattr(capture, "seen", lambda sql, params, vendor: None)
+
+
 # Not among them: the model-signal receivers. With them disconnected, the execute wrapper
 # still sees every statement of save(), delete() and m2m add/remove (checked on all three
 # databases: no violation), so the harness cannot tell their absence.
@@ -459,6 +469,13 @@ FAULTS = {
         ["update(pk)", "update(slug)", "bulk_update", "raw", "raw after comment", "through model"],
     ),
     "bump on commit": Fault(_bump_before_commit, ["atomic", "manual transaction"]),
+    # Readers ask only for entries that declare nothing.
+    "dependency capture": Fault(
+        _without_capture,
+        ["save", "update(pk)", "raw"],
+        0.03,
+        ["/stress/bare/catalog/", "/stress/bare/products/{slug}/", "bare_card"],
+    ),
     # Only entries with run-time (row) dependencies are at risk; readers ask only for those.
     "STORE freshness check": Fault(
         _store_unchecked, ["save", "update(pk)", "raw"], 0.03, ["card", "/stress/products/{slug}/"]

@@ -90,7 +90,25 @@ def _unknown_models(raw: dict[str, Any]) -> list[checks.CheckMessage]:
                         id="smartcache.E007",
                     )
                 )
+    for name in raw.get("AUTO_DEPENDENCIES_EXCLUDE", ()):
+        if not _names_an_app_or_model(name):
+            found.append(
+                checks.Error(
+                    f"SMARTCACHE['AUTO_DEPENDENCIES_EXCLUDE'] names {name!r}, which is neither "
+                    "an installed app label nor an installed model: the reads you meant to "
+                    "leave out are still captured.",
+                    hint="Use an app label ('analytics') or 'app_label.ModelName'.",
+                    id="smartcache.E009",
+                )
+            )
     return found
+
+
+def _names_an_app_or_model(name: str) -> bool:
+    label = name.lower()
+    if "." not in label:
+        return any(config.label.lower() == label for config in apps.get_app_configs())
+    return any(model._meta.label_lower == label for model in apps.get_models())
 
 
 def _unsafe_backends(caches: dict[str, Any], alias: str) -> list[checks.CheckMessage]:
