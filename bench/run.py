@@ -77,8 +77,8 @@ FULL = {
     "inv_repeats": 3,
     "churn_cycles": 10_000,
     "churn_every": 1_000,
-    "write_rounds": 11,
-    "write_saves": 200,
+    "write_rounds": 31,  # short blocks, many pairs: a burst of load hits both modes alike
+    "write_saves": 60,
     "wrapper_rounds": 5,
     "wrapper_queries": 2000,
 }
