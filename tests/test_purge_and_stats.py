@@ -184,7 +184,7 @@ def test_counters_are_flushed_in_one_pipeline_at_the_end_of_a_request(
     redis_commands.reset()
     assert status(client.get("/catalog/")) == "HIT"
     assert redis_commands.count == 2, redis_commands.commands  # the hit, then one flush
-    assert set(redis_commands.commands[-1]) == {"HINCRBY"}
+    assert set(redis_commands.commands[-1]) == {"HINCRBY", "EXPIRE"}  # with the time bucket
     shared = get_store().read_stats([])
     assert shared["view|tests.views.catalog|HIT"] == 1
     assert shared["view|tests.views.catalog|MISS"] == 1
@@ -200,7 +200,7 @@ def test_counters_of_several_flushes_add_up(client, shop):
 def test_counters_that_could_not_be_flushed_are_kept(client, shop, monkeypatch):
     client.get("/catalog/")
 
-    def down(self, counts):
+    def down(self, counts, *recent):
         raise ConnectionError("down")
 
     with monkeypatch.context() as patch:

@@ -17,15 +17,16 @@ _uncaptured: ContextVar[bool] = ContextVar("smartcache_uncaptured", default=Fals
 
 
 class Frame:
-    """The tags one computation has discovered, in first-seen order, the models of those
-    captured from its queries, and what it read of the visitor (``privacy.USER``,
+    """The tags one computation has discovered, in first-seen order, those captured from
+    its queries and their models, and what it read of the visitor (``privacy.USER``,
     ``SESSION``, ``MESSAGES``, ``CSRF``)."""
 
-    __slots__ = ("tags", "captured", "reads")
+    __slots__ = ("tags", "captured", "captured_tags", "reads")
 
     def __init__(self) -> None:
         self.tags: dict[str, None] = {}
         self.captured: set[str] = set()  # "app_label.model" labels
+        self.captured_tags: set[str] = set()  # the stats tell them from depend_on()'s
         self.reads: set[str] = set()
 
 
@@ -87,6 +88,7 @@ def record_captured(tags: list[str]) -> None:
         for frame in frames:
             frame.tags.update(dict.fromkeys(tags))
             frame.captured |= labels
+            frame.captured_tags.update(tags)
 
 
 def record_reads(reads: Iterable[str]) -> None:

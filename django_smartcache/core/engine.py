@@ -27,7 +27,7 @@ from ..stores.base import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResu
 from .context import active, computing, record
 from .privacy import watching
 from .snapshots import snapshot_may_predate
-from .tags import compact_rows
+from .tags import compact_rows, label_of
 
 _OLD = (STALE, EARLY, REVOKED)  # states that carry an old copy
 
@@ -58,8 +58,12 @@ class Fill:
         # The aged-out copy this fill replaces, for stale-if-error.
         self.stale = found.value if found.state in _OLD else None
         self.stale_tags = found.tags
+        # The tags whose change made the old entry invalid (none: it was missing or aged out).
+        self.changed = found.changed
         self.discovered: list[str] = []
         self.captured: frozenset[str] = frozenset()  # models captured from its queries
+        # Models found at run time otherwise: depend_on(), inner entries' dependencies.
+        self.found_at_run_time: frozenset[str] = frozenset()
         self.reads: frozenset[str] = frozenset()
         self.duration = 0.0
 
@@ -76,6 +80,8 @@ class Fill:
             if frame is not None:
                 self.discovered = compact_rows([t for t in frame.tags if t not in self.static])
                 self.captured = frozenset(frame.captured)
+                others = (label_of(t) for t in frame.tags if t not in frame.captured_tags)
+                self.found_at_run_time = frozenset(o for o in others if o)
                 self.reads = frozenset(frame.reads)
             # Discovered tags already reached enclosing frames; add our static ones.
             record(self.static)

@@ -3,12 +3,16 @@
 Counting an event costs no Redis round trip: it increments an in-process
 counter. When a request ends and ``FLUSH_INTERVAL`` seconds have passed since
 the last flush (and at process exit), the counters are added to one hash per
-cache alias, in one pipeline. The admin page and ``manage.py smartcache stats``
-read and sum those hashes.
+cache alias, and the same counts to a hash of the current ten-minute bucket that
+expires after the window (what "in the last hour" sums), in one pipeline. The
+admin page and ``manage.py smartcache stats`` read and sum those hashes.
 
 Fields are ``"<kind>|<name>|<event>"``: ``kind`` is ``view`` or ``function``,
-``event`` one of :data:`EVENTS`, or ``dep:<app_label.model>`` for a model that
-a computation discovered at run time (through ``depend_on``).
+``event`` one of :data:`EVENTS`; ``INVALIDATED`` when a computation replaces an
+entry that was invalidated, with ``inv:<source>`` per :func:`source_of` its changed
+tags; ``dep:<app_label.model>`` for a model found at run time (``depend_on``, an
+inner entry) and ``cap:<app_label.model>`` for one captured from its queries. The
+buckets hold the events and ``inv:`` fields only.
 """
 
 from __future__ import annotations
@@ -25,10 +29,14 @@ from django.core.signals import request_finished
 
 from ..stores.factory import get_store
 from .breaker import breaker
+from .tags import GLOBAL, label_of
 
 EVENTS = ("HIT", "MISS", "STALE", "BYPASS")
-DEP = "dep:"
+INVALIDATED = "INVALIDATED"
+DEP, CAP, INV = "dep:", "cap:", "inv:"
 FLUSH_INTERVAL = 5.0
+BUCKET_SECONDS = 600
+WINDOW_BUCKETS = 6  # "the last hour": the current bucket and the five before it
 
 _counts: Counter[tuple[str, str]] = Counter()  # (alias, field) -> events since the last flush
 _lock = threading.Lock()
@@ -53,13 +61,59 @@ def count(alias: str, kind: str, name: str, event: str) -> None:
         _counts[(alias, field(kind, name, event))] += 1
 
 
-def discovered(alias: str, kind: str, name: str, tags: Iterable[str]) -> None:
-    """Count the models a computation depended on at run time (from its discovered tags)."""
-    labels = {tag[2:].split(":", 1)[0] for tag in tags if tag[:2] in ("m:", "r:")}
-    if labels:
+def discovered(
+    alias: str, kind: str, name: str, found: Iterable[str], captured: Iterable[str]
+) -> None:
+    """Count the models a computation depended on at run time: ``found`` (labels of
+    ``depend_on()`` and of inner entries) and ``captured`` (from its queries)."""
+    with _lock:
+        for label in found:
+            _counts[(alias, field(kind, name, DEP + label))] += 1
+        for label in captured:
+            _counts[(alias, field(kind, name, CAP + label))] += 1
+
+
+def source_of(tag: str) -> str:
+    """What a changed tag says was written: the ``app_label.model`` of a model, row,
+    purge or insert tag; ``t:<name>`` for a custom tag; ``g`` for ``invalidate_all()``;
+    ``u`` for a URL purge."""
+    label = label_of(tag)
+    if label:
+        return label
+    if tag == GLOBAL or tag.startswith("t:"):
+        return tag
+    return tag.split(":", 1)[0]
+
+
+def invalidated(alias: str, kind: str, name: str, changed: Iterable[str]) -> None:
+    """Count a computation that replaces an invalidated entry, and what invalidated it
+    (``changed``: the tags whose tokens no longer matched its stamp)."""
+    sources = {source_of(tag) for tag in changed}
+    if sources:
         with _lock:
-            for label in labels:
-                _counts[(alias, field(kind, name, DEP + label))] += 1
+            _counts[(alias, field(kind, name, INVALIDATED))] += 1
+            for source in sources:
+                _counts[(alias, field(kind, name, INV + source))] += 1
+
+
+def bucket(when: float | None = None) -> int:
+    """The number of the ten-minute bucket ``when`` (default: now) falls in."""
+    return int((time.time() if when is None else when) // BUCKET_SECONDS)
+
+
+def window() -> list[int]:
+    """The buckets "the last hour" sums: the current one and the five before it."""
+    now = bucket()
+    return [now - n for n in range(WINDOW_BUCKETS)]
+
+
+def _recent(counts: dict[str, int]) -> dict[str, int]:
+    """The counts the time buckets keep: events and what invalidated, not dependencies."""
+    return {
+        name: amount
+        for name, amount in counts.items()
+        if not (name.rpartition("|")[2].startswith((DEP, CAP)))
+    }
 
 
 def flush() -> None:
@@ -76,7 +130,9 @@ def flush() -> None:
         guard = breaker(alias)
         if guard.allow():
             try:
-                get_store(alias).add_stats(counts)
+                get_store(alias).add_stats(
+                    counts, _recent(counts), bucket(), (WINDOW_BUCKETS + 1) * BUCKET_SECONDS
+                )
             except Exception as exc:
                 guard.failed(exc, "saving statistics")
             else:

@@ -55,6 +55,13 @@ def row_tag(model: type[models.Model], pk: Any) -> str:
     return f"r:{_label(model)}:{pk}"
 
 
+def label_of(tag: str) -> str | None:
+    """The ``app_label.model`` a model, row, purge or insert tag names; else ``None``."""
+    if tag[:2] in ("m:", "r:", "p:", "i:"):
+        return tag[2:].split(":", 1)[0]
+    return None
+
+
 def custom_tag(name: str) -> str:
     if _SAFE.match(name):
         return f"t:{name}"

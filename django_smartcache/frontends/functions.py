@@ -122,6 +122,8 @@ def cache_aside(
     if fill is None:
         note("BYPASS")
         return compute()
+    if name:
+        stats.invalidated(alias, registry.FUNCTION, name, fill.changed)
     try:
         value = fill.run(compute, request)
         if isinstance(value, models.QuerySet):
@@ -133,7 +135,7 @@ def cache_aside(
         raise
     note("MISS")
     if name:
-        stats.discovered(alias, registry.FUNCTION, name, fill.discovered)
+        stats.discovered(alias, registry.FUNCTION, name, fill.found_at_run_time, fill.captured)
     private = fill.reads - keyed_on
     if not private and _holds_a_token(value, request, suspects):
         private = {privacy.CSRF}

@@ -105,6 +105,7 @@ class PageCache:
         return self._fill(request, args, kwargs, visitor, fill, base, key)
 
     def _fill(self, request, args, kwargs, visitor, fill: Fill, base: str, key: str):
+        stats.invalidated(fill.store.alias, registry.VIEW, self.name, fill.changed)
         try:
             return self._compute(request, args, kwargs, visitor, fill, base, key)
         finally:
@@ -124,7 +125,9 @@ class PageCache:
             if fill.stale is not None and conf.STALE_IF_ERROR:
                 return self._stale_if_error(request, fill, exc)
             raise
-        stats.discovered(fill.store.alias, registry.VIEW, self.name, fill.discovered)
+        stats.discovered(
+            fill.store.alias, registry.VIEW, self.name, fill.found_at_run_time, fill.captured
+        )
         if response.status_code >= 500 and fill.stale is not None and conf.STALE_IF_ERROR:
             return self._stale_if_error(request, fill, f"status {response.status_code}")
         if http.authorization(request) and "public" not in http.cache_directives(response):

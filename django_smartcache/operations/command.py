@@ -133,8 +133,7 @@ class Command(BaseCommand):
             [
                 row.label,
                 ago(row.last_invalidated),
-                ", ".join(d.name + ("" if d.declared else " (at run time)") for d in row.dependants)
-                or "-",
+                ", ".join(f"{d.name} ({d.how_text})" for d in row.dependants) or "-",
             ]
             for row in data.models
         ]
@@ -142,11 +141,19 @@ class Command(BaseCommand):
         self.stdout.write("")
         self.stdout.write(self.style.MIGRATE_HEADING("Cached views and functions"))
         rows = [
-            [e.name, e.kind, e.alias or "-", e.hit, e.miss, e.stale, e.bypass, e.ratio_text]
+            [e.name, e.kind, e.alias or "-", e.hit, e.miss, e.stale, e.bypass, e.invalidated]
+            + [e.ratio_text]
             for e in data.entries
         ]
-        headers = ["Name", "Kind", "Cache", "Hits", "Misses", "Stale", "Bypass", "Hit ratio"]
-        self._table(headers, rows, numeric=range(3, 8))
+        headers = ["Name", "Kind", "Cache", "Hits", "Misses", "Stale", "Bypass", "Invalidated"]
+        self._table([*headers, "Hit ratio"], rows, numeric=range(3, 9))
+        if data.churning:
+            self.stdout.write("")
+            self.stdout.write(self.style.MIGRATE_HEADING("Invalidated more often than served"))
+            for e in data.churning:
+                assert e.churn is not None
+                self.stdout.write(self.style.WARNING(f"  {e.name} ({e.kind}): {e.churn.message}."))
+                self.stdout.write(f"    {e.churn.hint}")
 
     def _table(self, headers: list[str], rows: list[list[Any]], numeric: Any = ()) -> None:
         if not rows:

@@ -1,8 +1,10 @@
 """The figures of the admin's "Smart cache" page and of ``manage.py smartcache stats``.
 
-Tracked models, with the cached views and functions that depend on them and
-when each was last invalidated; cached views and functions with their hit /
-miss / stale / bypass counts summed over every cache alias in use.
+Tracked models, with the cached views and functions that depend on them (declared,
+found at run time, captured from their queries) and when each was last invalidated;
+cached views and functions with their hit / miss / stale / bypass / invalidation
+counts summed over every cache alias in use, and a warning for those invalidated more
+often than they were served in the last hour (``churn``).
 """
 
 from __future__ import annotations
@@ -20,15 +22,26 @@ from ..core.tags import GLOBAL, model_tag
 from ..frontends import registry
 from ..invalidation.tracking import is_tracked
 from ..stores.factory import get_store
+from .churn import Churn, churn_of
+
+DECLARED, RUN_TIME, CAPTURED = "declared", "found at run time", "captured from its queries"
 
 
 @dataclass(frozen=True)
 class Dependant:
-    """A cached view or function that depends on a model."""
+    """A cached view or function that depends on a model, and how it came to."""
 
     kind: str
     name: str
-    declared: bool  # False: only seen at run time (depend_on)
+    how: tuple[str, ...]  # of DECLARED, RUN_TIME (depend_on, inner entries), CAPTURED
+
+    @property
+    def declared(self) -> bool:
+        return DECLARED in self.how
+
+    @property
+    def how_text(self) -> str:
+        return ", ".join(self.how)
 
 
 @dataclass
@@ -45,6 +58,8 @@ class EntryRow:
     name: str
     alias: str
     counts: dict[str, int] = field(default_factory=dict)
+    recent: dict[str, int] = field(default_factory=dict)  # the last hour's
+    churn: Churn | None = None
 
     @property
     def hit(self) -> int:
@@ -61,6 +76,10 @@ class EntryRow:
     @property
     def bypass(self) -> int:
         return self.counts.get("BYPASS", 0)
+
+    @property
+    def invalidated(self) -> int:
+        return self.counts.get(stats.INVALIDATED, 0)
 
     @property
     def total(self) -> int:
@@ -84,6 +103,11 @@ class Overview:
     aliases: list[str]
     errors: list[str]
 
+    @property
+    def churning(self) -> list[EntryRow]:
+        """The views and functions invalidated more often than served in the last hour."""
+        return [entry for entry in self.entries if entry.churn is not None]
+
 
 def _when(timestamp: float | None) -> datetime | None:
     return None if timestamp is None else datetime.fromtimestamp(timestamp, tz=UTC)
@@ -101,41 +125,67 @@ def collect() -> Overview:
     aliases = [default, *sorted({d.alias for d in declared if d.alias} - {default})]
     tracked = [m for m in apps.get_models() if not m._meta.proxy and is_tracked(m)]
     tags = [GLOBAL, *(model_tag(m) for m in tracked)]
-    candidates = [stats.field(d.kind, d.name, e) for d in declared for e in stats.EVENTS]
+    events = (*stats.EVENTS, stats.INVALIDATED)
+    candidates = [stats.field(d.kind, d.name, e) for d in declared for e in events]
+    # The portable store cannot list its counters: what may have invalidated them.
+    sources = [stats.GLOBAL, *(m._meta.label_lower for m in tracked)]
+    candidates_recent = candidates + [
+        stats.field(d.kind, d.name, stats.INV + s) for d in declared for s in sources
+    ]
     stats.flush()
     counters: Counter[str] = Counter()
+    recent: Counter[str] = Counter()
     bumped: dict[str, float] = {}
     for alias in aliases:
         try:
             store = get_store(alias)
             counters.update(store.read_stats(candidates))
+            recent.update(store.read_recent(stats.window(), candidates_recent))
             for tag, when in store.bump_times(tags).items():
                 bumped[tag] = max(when, bumped.get(tag, 0.0))
         except Exception as exc:
             errors.append(f"Cache {alias!r} could not be read: {type(exc).__name__}: {exc}")
 
     entries = {(d.kind, d.name): EntryRow(d.kind, d.name, d.alias or default) for d in declared}
-    seen: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    seen: dict[str, dict[tuple[str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
+    captured: dict[tuple[str, str], set[str]] = defaultdict(set)
     for text, amount in counters.items():
         parsed = stats.parse(text)
         if parsed is None:
             continue
         kind, name, event = parsed
-        if event.startswith(stats.DEP):
-            seen[event[len(stats.DEP) :]].add((kind, name))
-            continue
-        row = entries.setdefault((kind, name), EntryRow(kind, name, ""))
-        row.counts[event] = row.counts.get(event, 0) + amount
+        for prefix, how in ((stats.DEP, RUN_TIME), (stats.CAP, CAPTURED)):
+            if event.startswith(prefix):
+                seen[event[len(prefix) :]][(kind, name)].add(how)
+                if how == CAPTURED:
+                    captured[(kind, name)].add(event[len(prefix) :])
+                break
+        else:
+            if not event.startswith(stats.INV):
+                row = entries.setdefault((kind, name), EntryRow(kind, name, ""))
+                row.counts[event] = row.counts.get(event, 0) + amount
+    for text, amount in recent.items():
+        parsed = stats.parse(text)
+        if parsed is not None and (parsed[0], parsed[1]) in entries:
+            row = entries[(parsed[0], parsed[1])]
+            row.recent[parsed[2]] = row.recent.get(parsed[2], 0) + amount
 
     by_label: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    declared_labels: dict[tuple[str, str], set[str]] = defaultdict(set)
     for d in declared:
         for label in d.model_labels():
             by_label[label].add((d.kind, d.name))
+            declared_labels[(d.kind, d.name)].add(label)
+    for key, row in entries.items():
+        row.churn = churn_of(row.kind, row.recent, captured[key], declared_labels[key])
     models = []
     for model in sorted(tracked, key=lambda m: m._meta.label_lower):
         label = model._meta.label_lower
-        dependants = [Dependant(k, n, True) for k, n in sorted(by_label[label])]
-        dependants += [Dependant(k, n, False) for k, n in sorted(seen[label] - by_label[label])]
+        found = seen[label]
+        dependants = [
+            Dependant(kind, name, _how((kind, name) in by_label[label], found.get((kind, name))))
+            for kind, name in sorted(by_label[label] | set(found))
+        ]
         name = str(model._meta.verbose_name_plural)
         when = _when(bumped.get(model_tag(model)))
         models.append(ModelRow(label, name[:1].upper() + name[1:], dependants, when))
@@ -146,3 +196,10 @@ def collect() -> Overview:
         aliases=aliases,
         errors=errors,
     )
+
+
+def _how(declared: bool, found: set[str] | None) -> tuple[str, ...]:
+    """How a dependant depends on a model, in a fixed order."""
+    ways = {DECLARED} if declared else set()
+    ways |= found or set()
+    return tuple(way for way in (DECLARED, RUN_TIME, CAPTURED) if way in ways)

@@ -28,6 +28,9 @@ class ReadResult(NamedTuple):
 
     For STALE, EARLY and REVOKED, ``value`` holds the old payload and the other fields
     are those of a miss: whoever got the lock recomputes, the others serve it.
+    ``changed`` names the tags of an entry found invalidated (REVOKED, or a MISS that
+    found one): those whose token was not the one it was stamped with (the statistics
+    tell which writes keep invalidating an entry).
     """
 
     state: str
@@ -36,6 +39,7 @@ class ReadResult(NamedTuple):
     locked: bool = False
     seq: int = 0
     tokens: tuple[Any, ...] = ()
+    changed: tuple[str, ...] = ()
 
 
 class Store:
@@ -95,12 +99,24 @@ class Store:
         """When each of ``tags`` (model tags or ``g``) was last bumped, as Unix times."""
         raise NotImplementedError
 
-    def add_stats(self, counts: dict[str, int]) -> None:
-        """Add per-process counters to the shared ones (one round trip where possible)."""
+    def add_stats(
+        self,
+        counts: dict[str, int],
+        recent: dict[str, int] | None = None,
+        bucket: int = 0,
+        keep: int = 0,
+    ) -> None:
+        """Add per-process counters to the shared ones, and ``recent`` to those of time
+        bucket ``bucket``, which expire ``keep`` seconds after (one round trip where
+        possible)."""
         raise NotImplementedError
 
     def read_stats(self, fields: Sequence[str]) -> dict[str, int]:
         """The shared counters: all of them where the backend can list them, else ``fields``."""
+        raise NotImplementedError
+
+    def read_recent(self, buckets: Sequence[int], fields: Sequence[str]) -> dict[str, int]:
+        """The counters of ``buckets`` summed (all of them, or ``fields`` as ``read_stats``)."""
         raise NotImplementedError
 
     @staticmethod

@@ -84,12 +84,13 @@ class CacheStore(Store):
                 return ReadResult(VARY, tuple(entry["v"].split("\n")))
             if "x" in entry:
                 return ReadResult(PASS)
-        state = MISS
+        state, changed = MISS, ()
         if entry is not None:
             stamp = entry["s"]
             current = {t: found.get(self._tag(t)) for t in tags}
             current.update(self._tokens([t for t in stamp if t not in current]))
-            if all(current[t] == token for t, token in stamp.items()):
+            changed = tuple(t for t, token in stamp.items() if current[t] != token)
+            if not changed:
                 now = time.time()
                 fresh_until = entry.get("f", 0)
                 if not fresh_until or now + entry.get("d", 0) * self.early_factor() < fresh_until:
@@ -104,9 +105,11 @@ class CacheStore(Store):
         current = self._ensure(tags, {t: found.get(self._tag(t)) for t in tags})
         tokens = tuple(current[t] for t in tags)
         if state == MISS:
-            return ReadResult(MISS, locked=locked, seq=seq, tokens=tokens)
+            return ReadResult(MISS, locked=locked, seq=seq, tokens=tokens, changed=changed)
         stamp = tuple(entry["s"]) if want_tags else ()
-        return ReadResult(state, entry["b"], stamp, locked=locked, seq=seq, tokens=tokens)
+        return ReadResult(
+            state, entry["b"], stamp, locked=locked, seq=seq, tokens=tokens, changed=changed
+        )
 
     def write(
         self,
@@ -179,23 +182,39 @@ class CacheStore(Store):
         found = self._cache.get_many([self._bumped(t) for t in tags])
         return {t: found[self._bumped(t)] for t in tags if self._bumped(t) in found}
 
-    def _stat(self, field: str) -> str:
-        return f"{self.prefix}:stats:{field}"
+    def _stat(self, field: str, bucket: int | None = None) -> str:
+        if bucket is None:
+            return f"{self.prefix}:stats:{field}"
+        return f"{self.prefix}:stats:{bucket}:{field}"
 
-    def add_stats(self, counts: dict[str, int]) -> None:
+    def add_stats(
+        self,
+        counts: dict[str, int],
+        recent: dict[str, int] | None = None,
+        bucket: int = 0,
+        keep: int = 0,
+    ) -> None:
         cache = self._cache
-        for field, amount in counts.items():
-            key = self._stat(field)
-            if not cache.add(key, amount, None):
+        added = [(self._stat(f), n, None) for f, n in counts.items()]
+        added += [(self._stat(f, bucket), n, keep or None) for f, n in (recent or {}).items()]
+        for key, amount, timeout in added:
+            if not cache.add(key, amount, timeout):
                 try:
                     cache.incr(key, amount)
-                except ValueError:  # evicted between add and incr
-                    cache.add(key, amount, None)
+                except ValueError:  # evicted (or expired) between add and incr
+                    cache.add(key, amount, timeout)
 
     def read_stats(self, fields: Sequence[str]) -> dict[str, int]:
         # The portable API cannot list keys: read the counters this process knows of.
         found = self._cache.get_many([self._stat(f) for f in fields])
         return {f: int(found[self._stat(f)]) for f in fields if self._stat(f) in found}
+
+    def read_recent(self, buckets: Sequence[int], fields: Sequence[str]) -> dict[str, int]:
+        keys = {self._stat(f, b): f for b in buckets for f in fields}
+        total: dict[str, int] = {}
+        for key, value in self._cache.get_many(list(keys)).items():
+            total[keys[key]] = total.get(keys[key], 0) + int(value)
+        return total
 
     @property
     def _conf(self) -> Any:

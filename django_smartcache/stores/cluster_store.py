@@ -2,8 +2,9 @@
 
 Layout. Everything an invalidation touches lives in one hash slot, the *tag slot*
 (hash tag ``{<KEY_PREFIX>}``: ``sc:v:{sc}<tag>``, ``sc:seq{sc}``, ``sc:bumped{sc}``,
-``sc:server{sc}``, ``sc:stats{sc}``): the tag tokens, the invalidation counter, the bump
-times, the server record and the stats. A bump therefore stays one atomic script
+``sc:server{sc}``, ``sc:stats{sc}``, ``sc:stats:<bucket>{sc}``): the tag tokens, the
+invalidation counter, the bump times, the server record and the stats (all-time and per
+ten-minute bucket, flushed together in one round trip). A bump therefore stays one atomic script
 (``BUMP``, unchanged) on one node, the *tag node*. An entry and its fill lock share a
 hash tag of their own (``sc:e:<key>{<crc32 of key>}``, ``sc:l:<key>{...}``), so entries
 and locks spread over the cluster by key. Hash tags come last so that the keys read as
@@ -59,7 +60,7 @@ from ..conf import get_settings
 from . import scripts, server_identity
 from .cluster import ClusterAccess
 from .cluster_nodes import NodeExchange
-from .redis_store import NotReplicated, _ms, _text
+from .redis_store import NotReplicated, _ms, _text, sum_hashes
 from .stamped import StampedStore
 
 
@@ -304,18 +305,31 @@ class ClusterStore(StampedStore):
         found = self._exchange((self.tag_slot, [("HMGET", self.bumped_key, *tags)]))[0][0]
         return {tag: float(when) for tag, when in zip(tags, found, strict=True) if when}
 
-    def add_stats(self, counts: dict[str, int]) -> None:
-        if counts:
-            commands = [("HINCRBY", self.stats_key, f, n) for f, n in counts.items()]
+    def add_stats(
+        self,
+        counts: dict[str, int],
+        recent: dict[str, int] | None = None,
+        bucket: int = 0,
+        keep: int = 0,
+    ) -> None:
+        commands = [("HINCRBY", self.stats_key, f, n) for f, n in counts.items()]
+        if recent:  # the bucket is in the tag slot too: one node, one round trip
+            bucket_key = self.bucket_key(bucket)
+            commands += [("HINCRBY", bucket_key, f, n) for f, n in recent.items()]
+            commands.append(("EXPIRE", bucket_key, keep))
+        if commands:
             self._exchange((self.tag_slot, commands))
+
+    def bucket_key(self, bucket: int) -> str:
+        return self._make_key(f"{self._body}:stats:{bucket}{{{self._body}}}")
 
     def read_stats(self, fields: Sequence[str]) -> dict[str, int]:
         found = self._exchange((self.tag_slot, [("HGETALL", self.stats_key)]))[0][0]
-        if isinstance(found, dict):
-            pairs = found.items()
-        else:
-            pairs = zip(found[0::2], found[1::2], strict=True)
-        return {_text(field): int(value) for field, value in pairs}
+        return sum_hashes([found])
+
+    def read_recent(self, buckets: Sequence[int], fields: Sequence[str]) -> dict[str, int]:
+        commands = [("HGETALL", self.bucket_key(bucket)) for bucket in buckets]
+        return sum_hashes(self._exchange((self.tag_slot, commands))[0])
 
 
 def _check_node(connection: Any, store: ClusterStore) -> None:

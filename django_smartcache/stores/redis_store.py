@@ -289,17 +289,51 @@ class RedisStore(StampedStore):
         found = self._client.get_client(write=False).hmget(self.bumped_key, list(tags))
         return {tag: float(when) for tag, when in zip(tags, found, strict=True) if when}
 
-    def add_stats(self, counts: dict[str, int]) -> None:
-        if not counts:
+    def add_stats(
+        self,
+        counts: dict[str, int],
+        recent: dict[str, int] | None = None,
+        bucket: int = 0,
+        keep: int = 0,
+    ) -> None:
+        if not counts and not recent:
             return
         pipe = self._client.get_client(write=True).pipeline(transaction=False)
         for field, amount in counts.items():
             pipe.hincrby(self.stats_key, field, amount)
+        if recent:
+            bucket_key = self.bucket_key(bucket)
+            for field, amount in recent.items():
+                pipe.hincrby(bucket_key, field, amount)
+            pipe.expire(bucket_key, keep)
         pipe.execute()
+
+    def bucket_key(self, bucket: int) -> str:
+        return str(self._make_key(f"{self.prefix}:stats:{bucket}"))
 
     def read_stats(self, fields: Sequence[str]) -> dict[str, int]:
         found = self._client.get_client(write=False).hgetall(self.stats_key)
         return {_text(field): int(value) for field, value in found.items()}
+
+    def read_recent(self, buckets: Sequence[int], fields: Sequence[str]) -> dict[str, int]:
+        pipe = self._client.get_client(write=False).pipeline(transaction=False)
+        for bucket in buckets:
+            pipe.hgetall(self.bucket_key(bucket))
+        return sum_hashes(pipe.execute())
+
+
+def sum_hashes(hashes: Sequence[Any]) -> dict[str, int]:
+    """The counters of several ``HGETALL`` replies (dicts, or flat lists), summed."""
+    total: dict[str, int] = {}
+    for found in hashes:
+        if isinstance(found, dict):
+            pairs = found.items()
+        else:
+            pairs = zip(found[0::2], found[1::2], strict=True)
+        for field, value in pairs:
+            name = _text(field)
+            total[name] = total.get(name, 0) + int(value)
+    return total
 
 
 class NotReplicated(RedisError):

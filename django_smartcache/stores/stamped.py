@@ -70,7 +70,7 @@ class StampedStore(Store):
     ) -> ReadResult | None:
         learned = self._learned.get(key, ())
         raw, values = self._fetch(key, tags, learned)
-        state, old, stamp = MISS, None, ()
+        state, old, stamp, changed = MISS, None, (), ()
         if raw is not None:
             kind = raw[:1]
             if kind == b"V":
@@ -87,7 +87,9 @@ class StampedStore(Store):
                 names = [n.decode() for n in unknown]
                 current.update(zip(unknown, self._fetch_tags(names), strict=True))
                 self._learn(key, names)
-            if all(current[n] == t for n, t in zip(parts[0::2], parts[1::2], strict=True)):
+            pairs = zip(parts[0::2], parts[1::2], strict=True)
+            changed = tuple(n.decode() for n, t in pairs if current[n] != t)
+            if not changed:
                 fresh_ms = int(fresh_until)
                 now_ms = time.time() * 1000
                 due = now_ms + int(duration) * self.early_factor() if int(duration) else now_ms
@@ -104,7 +106,13 @@ class StampedStore(Store):
         if out[0] == -1:
             return None  # stored by someone else since our read
         return ReadResult(
-            state, old, stamp, locked=out[0] == 1, seq=int(out[1]), tokens=tuple(out[2:])
+            state,
+            old,
+            stamp,
+            locked=out[0] == 1,
+            seq=int(out[1]),
+            tokens=tuple(out[2:]),
+            changed=changed,
         )
 
     def _learn(self, key: str, names: Sequence[str]) -> None:
