@@ -114,6 +114,29 @@ def raw_lowercase(request):
         return _text(sorted(str(r[0]) for r in cursor.fetchall()))
 
 
+@cache_page(60)
+def calls_cached(request):
+    return _text(all_prices())  # a hit or a miss: its dependencies reach the page
+
+
+@cache_page(60)
+def other_database(request):
+    return _text(list(Product.objects.using("other").values_list("price", flat=True)))
+
+
+@cache_page(60)
+def many_by_pk(request):
+    ids = list(range(1, 5001))
+    return _text(len(Product.objects.in_bulk(ids)))
+
+
+@cache_page(60)
+def raw_string_pk(request, pk):
+    with connection.cursor() as cursor:  # a string parameter, as a careless raw query sends
+        cursor.execute(f"SELECT price FROM {Product._meta.db_table} WHERE id = %s", [f"{pk}_0"])
+        return _text([str(row[0]) for row in cursor.fetchall()])
+
+
 urlpatterns = [
     path("thread/", in_thread),
     path("executor/", in_executor),
@@ -124,6 +147,10 @@ urlpatterns = [
     path("reads-then-writes/<int:pk>/", reads_then_writes),
     path("async/", async_page),
     path("raw-lowercase/", raw_lowercase),
+    path("calls-cached/", calls_cached),
+    path("other-database/", other_database),
+    path("many-by-pk/", many_by_pk),
+    path("raw-string-pk/<int:pk>/", raw_string_pk),
 ]
 
 
@@ -225,3 +252,64 @@ def test_lowercase_parenthesised_commented_raw_sql_is_captured(
     with django_capture_on_commit_callbacks(execute=True):
         _reprice(shop["phone"], "1.00")
     assert b"'1" in client.get("/raw-lowercase/").content  # SQLite: '1', others: '1.00'
+
+
+@pytest.mark.parametrize("warm_first", [True, False])
+def test_a_page_around_a_bare_cached_function_goes_stale_with_it(
+    client, shop, warm_first, django_capture_on_commit_callbacks
+):
+    if warm_first:
+        all_prices()  # the page will find it cached: a hit's dependencies bubble up
+    _warm(client, "/calls-cached/")
+    with django_capture_on_commit_callbacks(execute=True):
+        _reprice(shop["phone"], "1.00")
+    assert b"1.00" in client.get("/calls-cached/").content
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "other"])
+def test_a_read_and_a_write_through_a_second_database(client):
+    category = Category.objects.using("other").create(name="C", slug="c")
+    Product.objects.using("other").create(name="T", slug="t", price=3, category=category)
+    _warm(client, "/other-database/")
+    Product.objects.using("other").update(price=4)
+    assert b"4.00" in client.get("/other-database/").content
+
+
+def test_a_page_reading_thousands_of_rows_by_pk_keeps_the_model(
+    client, shop, django_capture_on_commit_callbacks
+):
+    _warm(client, "/many-by-pk/")
+    with django_capture_on_commit_callbacks(execute=True):
+        _reprice(shop["phone"], "1.00")  # a row it read, among 5000 pks asked for
+    assert status(client.get("/many-by-pk/")) == "MISS"
+
+
+def test_a_raw_pk_read_with_a_string_the_database_reads_otherwise(
+    client, shop, django_capture_on_commit_callbacks
+):
+    """MySQL reads '7_0' as 7 (a warning); Python's int() as 70: not the row's tag."""
+    if connection.vendor == "postgresql":
+        return  # PostgreSQL refuses '7_0' for a bigint: nothing to read wrong
+    url = f"/raw-string-pk/{shop['phone'].pk}/"
+    before = _warm(client, url)
+    with django_capture_on_commit_callbacks(execute=True):
+        _reprice(shop["phone"], "1.00")
+    response = client.get(url)
+    assert response.content == before.replace(b"499", b"1") or status(response) == "MISS"
+
+
+def test_a_raw_pk_write_with_a_string_the_database_reads_otherwise(
+    client, shop, django_capture_on_commit_callbacks
+):
+    """The write side of the same: MySQL updates row 7 for '7_0'; the tag must not be 70."""
+    if connection.vendor == "postgresql":
+        return  # PostgreSQL refuses '7_0' for a bigint
+    phone = shop["phone"]
+    url = f"/by-pk/{phone.pk}/"
+    _warm(client, url)
+    with django_capture_on_commit_callbacks(execute=True), connection.cursor() as cursor:
+        table = Product._meta.db_table
+        cursor.execute(f"UPDATE {table} SET name = %s WHERE id = %s", ["Renamed", f"{phone.pk}_0"])
+    if not Product.objects.filter(pk=phone.pk, name="Renamed").exists():
+        return  # SQLite compares '7_0' as text: no row was written
+    assert client.get(url).content == b"['Renamed']"
