@@ -137,6 +137,22 @@ def raw_string_pk(request, pk):
         return _text([str(row[0]) for row in cursor.fetchall()])
 
 
+@cache_page(60)
+def streamed(request):
+    """iterator(): a server-side cursor on PostgreSQL; composed or bytes SQL there too."""
+    prices = [str(p.price) for p in Product.objects.filter(price__gt=0).iterator(chunk_size=1)]
+    with connection.cursor() as cursor:
+        table = Product._meta.db_table
+        if connection.vendor == "postgresql":
+            from psycopg import sql
+
+            cursor.execute(sql.SQL("SELECT name FROM {}").format(sql.Identifier(table)))
+        else:
+            cursor.execute(f"SELECT name FROM {table}")
+        names = sorted(row[0] for row in cursor.fetchall())
+    return _text([sorted(prices), names])
+
+
 urlpatterns = [
     path("thread/", in_thread),
     path("executor/", in_executor),
@@ -148,6 +164,7 @@ urlpatterns = [
     path("async/", async_page),
     path("raw-lowercase/", raw_lowercase),
     path("calls-cached/", calls_cached),
+    path("streamed/", streamed),
     path("other-database/", other_database),
     path("many-by-pk/", many_by_pk),
     path("raw-string-pk/<int:pk>/", raw_string_pk),
@@ -313,3 +330,16 @@ def test_a_raw_pk_write_with_a_string_the_database_reads_otherwise(
     if not Product.objects.filter(pk=phone.pk, name="Renamed").exists():
         return  # SQLite compares '7_0' as text: no row was written
     assert client.get(url).content == b"['Renamed']"
+
+
+@pytest.mark.parametrize("write", ["price", "name"])
+def test_server_side_cursors_and_composed_sql_are_captured(
+    client, shop, write, django_capture_on_commit_callbacks
+):
+    _warm(client, "/streamed/")
+    with django_capture_on_commit_callbacks(execute=True):
+        if write == "price":
+            _reprice(shop["phone"], "1.00")
+        else:
+            Product.objects.filter(pk=shop["phone"].pk).update(name="Renamed")
+    assert (b"1.00" if write == "price" else b"Renamed") in client.get("/streamed/").content
