@@ -32,12 +32,17 @@ class Frame:
 
 @contextmanager
 def computing() -> Iterator[Frame]:
-    """Collect dependencies recorded while the block runs (frames nest)."""
+    """Collect dependencies recorded while the block runs (frames nest).
+
+    An enclosing ``uncaptured()`` does not reach into the block: it is another entry,
+    whose own queries are its dependencies (and bubble up like a hit's tags)."""
     frame = Frame()
     token = _frames.set((*_frames.get(), frame))
+    opted_out = _uncaptured.set(False)
     try:
         yield frame
     finally:
+        _uncaptured.reset(opted_out)
         _frames.reset(token)
 
 
@@ -65,7 +70,8 @@ def uncaptured() -> Iterator[None]:
     """Run the block without capturing its queries as dependencies (declare them instead,
     with ``depend_on()``): for a lookup whose precision you know better than the SQL
     says, such as a unique slug whose row you then ``depend_on()``. Nests; affects
-    nothing outside a cached computation."""
+    nothing outside a cached computation, nor a cached computation started inside it
+    (a ``cached`` function that misses captures its own queries)."""
     token = _uncaptured.set(True)
     try:
         yield

@@ -231,6 +231,36 @@ def exact_pk(model: type[models.Model]) -> bool:
     return isinstance(field, (models.IntegerField, models.UUIDField))
 
 
+_DIGITS = re.compile(r"-?[0-9]{1,20}")
+
+
+def python_pks(field: models.Field, values: Iterable[Any]) -> list[Any] | None:
+    """``values`` sent for pk ``field`` as the Python pks the database reads them as;
+    ``None`` when that is not certain (then the statement is model-wide).
+
+    An integer pk takes integers and plain digit strings only: ``int()`` reads ``"7_0"``
+    or ``" 7"`` as well, but MySQL reads ``"7_0"`` as 7 (a warning), and a row tag of 70
+    would miss the row it touched.
+    """
+    target = field
+    while target.is_relation:  # a multi-table child's parent link
+        target = target.target_field
+    out = []
+    for value in values:
+        if isinstance(target, models.IntegerField):
+            if isinstance(value, str) and _DIGITS.fullmatch(value):
+                value = int(value)
+            if type(value) is not int:
+                return None
+            out.append(value)
+        else:
+            try:
+                out.append(field.to_python(value))
+            except Exception:  # not a plain pk value after all
+                return None
+    return out
+
+
 ROW_TAGS_MAX = 100  # row tags of one model an entry keeps; more: the model instead
 
 

@@ -32,7 +32,7 @@ from django.db import models
 
 from ..conf import get_settings, on_settings_change
 from ..core.context import record_captured
-from ..core.tags import exact_pk, insert_tag, model_tag, purge_tag, row_tag
+from ..core.tags import exact_pk, insert_tag, model_tag, purge_tag, python_pks, row_tag
 from .sqlreads import analyse_read
 from .tracking import OWN_APP, Plans, is_tracked
 
@@ -70,10 +70,7 @@ def _pks(params: Any, count: int, field: models.Field) -> list[Any] | None:
     """The pk values of a pk-only read: all of its parameters, as Python pks."""
     if not isinstance(params, (list, tuple)) or len(params) != count:
         return None
-    try:
-        return [field.to_python(value) for value in params]
-    except Exception:  # not plain pk values after all: the model
-        return None
+    return python_pks(field, params)  # None: not plain pk values after all: the model
 
 
 def _plan(sql: str, vendor: str | None) -> list[tuple[str, Any, Any]]:

@@ -40,7 +40,14 @@ from django.db import models
 from django.db.backends.signals import connection_created
 
 from ..core.context import capturing
-from ..core.tags import exact_pk, insert_tag, model_bump_tags, model_tag, row_bump_tags
+from ..core.tags import (
+    exact_pk,
+    insert_tag,
+    model_bump_tags,
+    model_tag,
+    python_pks,
+    row_bump_tags,
+)
 from . import autocommit, bumps, capture, outbox
 from .bumps import bump_on_commit, bump_written, cover
 from .sqlwrites import CASCADE, INSERT, ROWS, Write, analyse
@@ -103,10 +110,7 @@ def row_pks(params: Any, many: bool, count: int, pk: models.Field) -> list[Any] 
         if not isinstance(values, Sequence) or isinstance(values, str) or len(values) < count:
             return None
         pks.extend(values[len(values) - count :])
-    try:
-        return [pk.to_python(value) for value in pks]
-    except Exception:  # not a plain pk value after all: treat as model-wide
-        return None
+    return python_pks(pk, pks)  # None: not plain pk values after all: model-wide
 
 
 _sides: dict[type[models.Model], set[type[models.Model]]] | None = None

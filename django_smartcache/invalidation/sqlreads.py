@@ -14,7 +14,9 @@ That shape is what ``get(pk=...)``, ``get_object_or_404(Model, pk=...)``,
         [ORDER BY ...] [LIMIT n] [OFFSET n] [FOR UPDATE ...]
 
 one statement, nothing hidden from the tokens, no parenthesis before ``WHERE`` (no
-function, aggregate, subquery, literal or operator in the columns: ``exists()``), no join, and its
+function, aggregate, subquery, literal or operator in the columns: ``exists()``), no join,
+none after it but the ``IN`` list's (an ``ORDER BY`` subquery may read other rows of the
+table and so decide which rows come first, or whether they come at all), and its
 only placeholders the pk values. Everything else reads whole tables. Whether the
 column is the table's pk, and whether pks compare exactly, is decided with the model
 (``capture``). Memoized per statement text.
@@ -86,8 +88,12 @@ def _rows(statements: list[list[Token]] | None) -> tuple[str, str, int] | None:
         return None
     tail = _find(tokens, where + 1, _TAIL)
     condition = tokens[where + 1 : tail]
-    if tail is not None and any(t.kind == "ph" for t in tokens[tail:]):
-        return None  # a parameter in LIMIT, say: the pk values are not all there is
+    if tail is not None and any(
+        t.kind == "ph" or _is(tokens, k, "(") for k, t in enumerate(tokens[tail:], tail)
+    ):
+        # A parameter in LIMIT, say: the pk values are not all there is; a parenthesis
+        # (an ORDER BY subquery or expression): it may read other rows of the table.
+        return None
     pk = _pk_where(condition, single[1])
     if pk is None or any(_word(condition, k) == "SELECT" for k in range(len(condition))):
         return None

@@ -291,7 +291,27 @@ def _update(tokens: list[Token], rows: bool) -> list[Write] | None:
     if single is None:  # UPDATE a JOIN b ... / UPDATE a, b ...: any of them
         return [Write(n, ALL) for n in names(tokens[i:set_at], strings=True)]
     joined = _find(tokens, set_at, {"FROM"}) is not None  # UPDATE t SET ... FROM other
-    return [_target(single, tokens, _find(tokens, set_at, {"WHERE"}), rows and not joined)]
+    where = _find(tokens, set_at, {"WHERE"})
+    write = _target(single, tokens, where, rows and not joined)
+    if write.effect == ROWS and write.pk_column in _assigned(tokens[set_at + 1 : where]):
+        # The pk itself changes: a row appears under a pk no tag names (a captured read
+        # of that pk that found nothing): the whole table.
+        return [Write(write.table, ALL)]
+    return [write]
+
+
+def _assigned(tokens: list[Token]) -> set[str]:
+    """The columns a ``SET`` list assigns (``col = ...``, ``t.col = ...``)."""
+    found: set[str] = set()
+    base = tokens[0].depth if tokens else 0
+    start = 0
+    for k in range(len(tokens) + 1):
+        if k == len(tokens) or (tokens[k].depth == base and _is(tokens, k, ",")):
+            named = _dotted(tokens[start:k], 0)
+            if named is not None:
+                found.add(named[0])
+            start = k + 1
+    return found
 
 
 def _delete(tokens: list[Token], rows: bool) -> list[Write] | None:
