@@ -61,13 +61,11 @@ READERS = 8  # threads, half on each server
 MIN_CHECKED = 5_000
 KILL_AT = (0.5,)  # fractions of LOAD at which the push connections are killed
 
-# Issue 17: the runs with the local tier on. SMARTCACHE["LOCAL"] is an unknown setting until
-# the tier lands (the servers would not start); then set LOCAL_TIER = True (or run with
-# SMARTCACHE_TEST_LOCAL_TIER=1) to add LOCAL_ON to the runs and collect the memory test.
-LOCAL_TIER = os.environ.get("SMARTCACHE_TEST_LOCAL_TIER", "").strip() == "1"
+# The runs with the local tier on (issue 17) and without it (the harness's own check).
+LOCAL_TIER = True
 REDIS_ONLY = [pytest.param(False, id="redis-only")]
 LOCAL_ON = [pytest.param(True, id="local")]
-RUNS = REDIS_ONLY + (LOCAL_ON if LOCAL_TIER else [])
+RUNS = REDIS_ONLY + LOCAL_ON
 
 
 # --------------------------------------------------------------------------- servers
@@ -416,7 +414,7 @@ CHURN_PAGES = 10_000  # distinct pages of about 1 KiB (tests/local_server/urls.p
 CHURN_CAP = 256 * 1024  # MAX_BYTES: room for a couple of hundred of them
 
 
-if LOCAL_TIER:  # issue 17: stats() and SMARTCACHE["LOCAL"] exist only once the tier landed
+if LOCAL_TIER:
 
     @override_settings(
         ROOT_URLCONF="tests.local_server.urls",
