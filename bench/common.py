@@ -43,6 +43,7 @@ PORTS = {
     "profile": 8803,
     "cluster_standalone": 8804,
     "cluster": 8805,
+    "local": 8806,
 }
 SLUG = "laptop"
 PAGE = f"/products/{SLUG}/"

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import capture, cluster_throughput
+from . import capture, cluster_throughput, local_tier
 from .common import RESULTS, ROOT, VARIANTS
 
 README = ROOT / "README.md"
@@ -198,6 +198,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     cp = results.get("capture")
     if cp:
         add(*capture.target(cp))
+    lt = results.get("local")
+    if lt:
+        add(*local_tier.target(lt))
     wr = results.get("writes")
     if wr:
         s = wr["summary"]
@@ -507,6 +510,9 @@ def _other_lines(results: dict[str, Any]) -> list[str]:
     cp = results.get("capture")
     if cp:
         lines.append(capture.report_line(cp))
+    lt = results.get("local")
+    if lt:
+        lines.append(local_tier.report_line(lt))
     wrapper = results.get("wrapper")
     if wrapper:
         lines.append(
@@ -568,6 +574,7 @@ def load(date: str | None = None, directory: Path = RESULTS) -> tuple[str, dict[
     for what in (
         "throughput",
         "cluster",
+        "local",
         "hitpath",
         "capture",
         "roundtrips",

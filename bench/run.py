@@ -6,6 +6,8 @@ and the raw samples):
   throughput    the product page under gunicorn + wrk: uncached, Django's cache_page,
                 smartcache HIT, one raw GET (a reference), a constant view (the ceiling);
                 interleaved rounds; then a py-spy profile of one worker per cached variant
+  local         the same page's HIT from the process-local tier (SMARTCACHE["LOCAL"]) on a
+                gunicorn of its own, beside Django's cache_page, a raw GET and the constant view
   cluster       the smartcache HIT on a local 3-master Redis Cluster beside a standalone
                 Redis (two gunicorns, interleaved wrk rounds), and the store's hit in
                 process with its round trips (bench/cluster_throughput.py, bench/cluster.py)
@@ -47,6 +49,7 @@ from .common import RESULTS, ROOT, SCRATCH, RoundTrips, Run, env_setting, redis_
 
 SECTIONS = [
     "throughput",
+    "local",
     "cluster",
     "hitpath",
     "capture",
@@ -65,6 +68,7 @@ FULL = {
     "warm_seconds": 1,
     "profile_seconds": 3,
     "cluster_rounds": 5,
+    "local_rounds": 5,
     "capture_rounds": 25,
     "capture_requests": 40,
     "hitpath_rounds": 5,
@@ -88,6 +92,7 @@ SMOKE = {
     "seconds": 1,
     "profile_seconds": 0,
     "cluster_rounds": 1,
+    "local_rounds": 1,
     "capture_rounds": 1,
     "capture_requests": 10,
     "hitpath_rounds": 1,
@@ -266,6 +271,7 @@ def main(argv: list[str]) -> int:
         cluster_throughput,
         hitpath,
         invalidation,
+        local_tier,
         roundtrips,
         stampede,
         throughput,
@@ -291,6 +297,18 @@ def main(argv: list[str]) -> int:
         body_file.parent.mkdir(parents=True, exist_ok=True)
         page = Client(HTTP_HOST="127.0.0.1").get(common.VARIANTS["uncached"][1])
         body_file.write_bytes(page.content)
+    section(
+        "local",
+        lambda: local_tier.run(
+            bench,
+            python,
+            env,
+            rounds=cfg["local_rounds"],
+            seconds=cfg["seconds"],
+            connections=cfg["connections"],
+            warm_seconds=cfg["warm_seconds"],
+        ),
+    )
     section(
         "cluster",
         lambda: cluster_throughput.run(

@@ -68,6 +68,9 @@ if _cluster_url:
     }
 
 SMARTCACHE = {**SMARTCACHE}
+# The local section's server: the process-local tier on (bench/local_tier.py sets it).
+if os.environ.get("BENCH_LOCAL_TIER", "").strip() == "1":
+    SMARTCACHE["LOCAL"] = {}
 
 LOGGING = {
     "version": 1,

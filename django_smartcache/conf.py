@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "XFETCH_BETA": 1.0,
     "OUTBOX": True,
     "OUTBOX_INTERVAL": 5.0,
+    "LOCAL": None,
 }
 
 _number = (int, float)
@@ -109,8 +110,19 @@ _RULES: dict[str, tuple[Any, str]] = {
     "OUTBOX": (lambda v: isinstance(v, bool), "True or False"),
     "OUTBOX_INTERVAL": (lambda v: _is_number(v) and v > 0, "a number of seconds > 0"),
     "ERROR_BACKOFF": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
+    "LOCAL": (
+        lambda v: v is None or (isinstance(v, dict) and _local_ok(v)),
+        'None (off) or a dict with "MAX_BYTES" (bytes > 0) and "MAX_AGE" (seconds > 0), '
+        "both optional",
+    ),
     "ERROR_BACKOFF_MAX": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
 }
+
+
+def _local_ok(options: dict) -> bool:
+    return set(options) <= {"MAX_BYTES", "MAX_AGE"} and all(
+        _is_number(v) and v > 0 for v in options.values()
+    )
 
 
 def problems(raw: Any) -> list[str]:
@@ -161,6 +173,7 @@ class SmartcacheSettings:
     XFETCH_BETA: float
     OUTBOX: bool
     OUTBOX_INTERVAL: float
+    LOCAL: dict[str, Any] | None
 
 
 _current: SmartcacheSettings | None = None

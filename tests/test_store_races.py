@@ -28,11 +28,11 @@ def test_a_reader_that_loses_every_race_still_gets_tokens_to_compute_with(monkey
     real = store._read_once
     lost = []
 
-    def racing(key, tags, lock_token, want_tags, compare=True):
+    def racing(key, tags, lock_token, want_tags, compare=True, **more):
         if compare:
             lost.append(key)
             return None  # someone stored the entry between our MGET and our LOCK
-        return real(key, tags, lock_token, want_tags, compare=compare)
+        return real(key, tags, lock_token, want_tags, compare=compare, **more)
 
     monkeypatch.setattr(store, "_read_once", racing)
     found = store.read("k", TAGS, lock_token="t", want_tags=False)

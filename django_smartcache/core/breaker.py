@@ -31,6 +31,7 @@ from django.core.exceptions import ImproperlyConfigured
 from redis.exceptions import RedisError
 
 from ..conf import get_settings, on_settings_change
+from ..stores import local
 
 logger = logging.getLogger("django_smartcache")
 
@@ -87,6 +88,7 @@ class Breaker:
         """
         if not is_outage(exc):
             raise exc
+        local.clear_all()  # what this process keeps of the cache is no longer watched
         conf = get_settings()
         with self._lock:
             self.errors += 1

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
+import socket
 import threading
 import time
 from collections import Counter
@@ -27,6 +29,8 @@ from typing import Any
 
 from django.core.signals import request_finished
 
+from ..conf import get_settings
+from ..stores import local
 from ..stores.factory import get_store
 from .breaker import breaker
 from .tags import GLOBAL, label_of
@@ -112,13 +116,35 @@ def _recent(counts: dict[str, int]) -> dict[str, int]:
     return {
         name: amount
         for name, amount in counts.items()
-        if not (name.rpartition("|")[2].startswith((DEP, CAP)))
+        if not (name.rpartition("|")[2].startswith((DEP, CAP)) or name.startswith(LOCAL + "|"))
     }
+
+
+LOCAL = "local"  # kind of the local tier's fields: local|<host>:<pid>|HIT, EVICT, BYTES
+_local_seen: dict[str, int] = {}
+
+
+def _take_local() -> None:
+    """Count what this process's local tier did since the last flush (its hits, its
+    evictions, and the change in its size, so the shared sum is the size now)."""
+    found = local.stats()
+    if not found:
+        return
+    now = {"HIT": found["hits"], "EVICT": found["evictions"], "BYTES": found["bytes"]}
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    alias = get_settings().CACHE_ALIAS
+    with _lock:
+        for event, value in now.items():
+            delta = value - _local_seen.get(event, 0)
+            if delta:
+                _counts[(alias, field(LOCAL, name, event))] += delta
+            _local_seen[event] = value
 
 
 def flush() -> None:
     """Add this process's counters to the shared ones now; keep them if that fails."""
     global _last_flush
+    _take_local()
     with _lock:
         taken = dict(_counts)
         _counts.clear()
@@ -144,7 +170,7 @@ def flush() -> None:
 
 def flush_soon(**kwargs: Any) -> None:
     """``request_finished`` receiver: flush when ``FLUSH_INTERVAL`` has passed."""
-    if _counts and time.monotonic() - _last_flush >= FLUSH_INTERVAL:
+    if (_counts or local.active()) and time.monotonic() - _last_flush >= FLUSH_INTERVAL:
         flush()
 
 
@@ -167,4 +193,5 @@ def reset() -> None:
     global _last_flush
     with _lock:
         _counts.clear()
+        _local_seen.clear()
         _last_flush = time.monotonic()

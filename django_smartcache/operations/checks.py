@@ -68,7 +68,28 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="smartcache.W001",
             )
         )
+    if raw.get("LOCAL") is not None and not _local_tier_offered(caches[alias]):
+        found.append(
+            checks.Warning(
+                f"SMARTCACHE['LOCAL'] is set, but cache {alias!r} is not a single Redis "
+                "behind django-redis's DefaultClient (Sentinel, a cluster or another "
+                "backend): the local tier stays off there.",
+                hint="Use it with django_redis.cache.RedisCache on one Redis, or remove "
+                "SMARTCACHE['LOCAL'].",
+                id="smartcache.W005",
+            )
+        )
     return found
+
+
+def _local_tier_offered(config: dict[str, Any]) -> bool:
+    """The local tier needs client tracking on one Redis, through django-redis."""
+    client = str((config.get("OPTIONS") or {}).get("CLIENT_CLASS", "")).rsplit(".", 1)[-1]
+    return (
+        config.get("BACKEND") == "django_redis.cache.RedisCache"
+        and client in ("", "DefaultClient")
+        and not _is_cluster(config)
+    )
 
 
 def _unknown_models(raw: dict[str, Any]) -> list[checks.CheckMessage]:

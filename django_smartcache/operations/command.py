@@ -147,6 +147,11 @@ class Command(BaseCommand):
         ]
         headers = ["Name", "Kind", "Cache", "Hits", "Misses", "Stale", "Bypass", "Invalidated"]
         self._table([*headers, "Hit ratio"], rows, numeric=range(3, 9))
+        if data.local:
+            self.stdout.write("")
+            self.stdout.write(self.style.MIGRATE_HEADING("Local tier (per process, as flushed)"))
+            rows = [[r.process, r.hits, r.evictions, r.bytes] for r in data.local]
+            self._table(["Process", "Local hits", "Evictions", "Bytes"], rows, numeric=(1, 2, 3))
         if data.churning:
             self.stdout.write("")
             self.stdout.write(self.style.MIGRATE_HEADING("Invalidated more often than served"))

@@ -96,12 +96,23 @@ class EntryRow:
 
 
 @dataclass
+class LocalRow:
+    """One process's local tier (``SMARTCACHE["LOCAL"]``), as last flushed."""
+
+    process: str  # host:pid
+    hits: int = 0
+    evictions: int = 0
+    bytes: int = 0
+
+
+@dataclass
 class Overview:
     models: list[ModelRow]
     entries: list[EntryRow]
     purged_all: datetime | None
     aliases: list[str]
     errors: list[str]
+    local: list[LocalRow] = field(default_factory=list)
 
     @property
     def churning(self) -> list[EntryRow]:
@@ -149,11 +160,18 @@ def collect() -> Overview:
     entries = {(d.kind, d.name): EntryRow(d.kind, d.name, d.alias or default) for d in declared}
     seen: dict[str, dict[tuple[str, str], set[str]]] = defaultdict(lambda: defaultdict(set))
     captured: dict[tuple[str, str], set[str]] = defaultdict(set)
+    local_rows: dict[str, LocalRow] = {}
     for text, amount in counters.items():
         parsed = stats.parse(text)
         if parsed is None:
             continue
         kind, name, event = parsed
+        if kind == stats.LOCAL:
+            row = local_rows.setdefault(name, LocalRow(name))
+            attribute = {"HIT": "hits", "EVICT": "evictions", "BYTES": "bytes"}.get(event)
+            if attribute:
+                setattr(row, attribute, getattr(row, attribute) + amount)
+            continue
         for prefix, how in ((stats.DEP, RUN_TIME), (stats.CAP, CAPTURED)):
             if event.startswith(prefix):
                 seen[event[len(prefix) :]][(kind, name)].add(how)
@@ -195,6 +213,7 @@ def collect() -> Overview:
         purged_all=_when(bumped.get(GLOBAL)),
         aliases=aliases,
         errors=errors,
+        local=sorted(local_rows.values(), key=lambda row: row.process),
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from redis.exceptions import ConnectionError, NoScriptError, RedisError, ResponseError, TimeoutError
 
 from ..conf import get_settings
-from . import scripts, server_identity
+from . import local, scripts, server_identity
 from .stamped import StampedStore
 
 
@@ -105,7 +105,13 @@ class RedisStore(StampedStore):
         self._scripts: dict[str, Any] = {}
         self._learned: dict[str, tuple[str, ...]] = {}
         self._held = threading.local()  # per thread: the connection bumps go through
+        self._sentinel = "Sentinel" in type(client).__name__
         server_identity.watch(self)
+
+    def _local_tier(self) -> Any:
+        if self._sentinel:
+            return None  # a failover moves the data, not the push connection: not offered
+        return local.tier_for(self)
 
     def _script(self, name: str):
         # register_script is bound to a client; django-redis may replace clients.

@@ -24,7 +24,7 @@ from typing import Any
 
 from redis.exceptions import AskError, ResponseError
 
-from . import scripts
+from . import local, scripts
 
 logger = logging.getLogger("django_smartcache")
 
@@ -99,6 +99,7 @@ def check(connection: Any, store: Any, moved_ok: bool = True) -> bool:
         return False
     _seen.add(run_id)
     if changed:
+        local.clear_all()
         logger.warning(
             "Redis for cache %r is a new server (run_id %s): a restart, a failover or a "
             "first start. Every cached entry was made stale, since bumps acknowledged by "

@@ -46,12 +46,27 @@ class StampedStore(Store):
     ) -> list:
         raise NotImplementedError
 
+    def _local_tier(self) -> Any:
+        """The process-local tier of this store's alias, if on (``local``)."""
+        return None
+
     def read(
         self, key: str, tags: Sequence[str], *, lock_token: str | None, want_tags: bool
     ) -> ReadResult:
-        """The entry and its tags' tokens in one round trip; on a miss, one more to lock."""
+        """The entry and its tags' tokens in one round trip; on a miss, one more to lock.
+
+        With the local tier on, a copy it keeps is served first (no round trip); an entry
+        found valid in Redis is offered to it."""
+        tier = self._local_tier()
+        mark = None
+        if tier is not None:
+            copy = tier.get(key, tags)
+            if copy is not None:
+                return ReadResult(HIT, self._decode(copy.body), copy.stamp if want_tags else ())
+            mark = tier.mark()
+        local = (tier, mark) if mark is not None else None
         for _ in range(3):
-            found = self._read_once(key, tags, lock_token, want_tags)
+            found = self._read_once(key, tags, lock_token, want_tags, local=local)
             if found is not None:
                 return found
         # The entry keeps changing under us: compute without the lock rather than spin
@@ -67,6 +82,7 @@ class StampedStore(Store):
         lock_token: str | None,
         want_tags: bool,
         compare: bool = True,
+        local: tuple[Any, int] | None = None,
     ) -> ReadResult | None:
         learned = self._learned.get(key, ())
         raw, values = self._fetch(key, tags, learned)
@@ -94,8 +110,10 @@ class StampedStore(Store):
                 now_ms = time.time() * 1000
                 due = now_ms + int(duration) * self.early_factor() if int(duration) else now_ms
                 if not fresh_ms or due < fresh_ms:
-                    stamp = tuple(n.decode() for n in parts[0::2]) if want_tags else ()
-                    return ReadResult(HIT, self._decode(body), stamp)
+                    names = tuple(n.decode() for n in parts[0::2])
+                    if local is not None:
+                        local[0].put(key, body, names, fresh_ms, local[1])
+                    return ReadResult(HIT, self._decode(body), names if want_tags else ())
                 state = EARLY if now_ms < fresh_ms else STALE
             elif get_settings().STALE_ON_INVALIDATION:
                 state = REVOKED

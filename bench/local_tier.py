@@ -1,0 +1,123 @@
+"""Section ``local``: the product page's hit served from the process-local tier.
+
+One gunicorn (2 sync workers, the throughput section's setup) with ``SMARTCACHE["LOCAL"] =
+{}`` serves the product page's variants; wrk loads them in interleaved rounds (Django's
+``cache_page``, the smartcache HIT, now from each worker's memory, one raw ``GET`` and the
+constant view), so the ratios compare numbers from the same server, minutes apart at most.
+Then each worker's local tier, as it last flushed its counters: local hits and bytes kept.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from .common import PORTS, VARIANTS, Run, Server, get, ratio, run_wrk, say, spread
+
+NAMES = ("django", "smartcache", "one_get", "constant")
+
+
+def _workers() -> dict[str, dict[str, int]]:
+    """``local|<host>:<pid>|<event>`` counters of the workers (flushed every few seconds)."""
+    from django_smartcache.core import stats
+    from django_smartcache.stores.factory import get_store
+
+    found: dict[str, dict[str, int]] = defaultdict(dict)
+    for name, amount in get_store().read_stats([]).items():
+        parsed = stats.parse(name)
+        if parsed and parsed[0] == stats.LOCAL:
+            found[parsed[1]][parsed[2]] = int(amount)
+    return dict(found)
+
+
+def run(
+    bench: Run,
+    python: str,
+    env: dict[str, str],
+    *,
+    rounds: int,
+    seconds: float,
+    connections: int,
+    warm_seconds: float,
+) -> dict[str, Any]:
+    server = Server(
+        PORTS["local"],
+        ["--workers", "2", "--worker-class", "sync"],
+        {**env, "BENCH_LOCAL_TIER": "1"},
+        "local",
+    )
+    samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    try:
+        server.start(python)
+        say(f"local: gunicorn (2 sync workers, SMARTCACHE['LOCAL'] = {{}}) on :{server.port}")
+        for name in NAMES:
+            for _ in range(6):
+                get(server.port, VARIANTS[name][1])
+            run_wrk(server.port, VARIANTS[name][1], seconds=warm_seconds, connections=connections)
+        state = get(server.port, VARIANTS["smartcache"][1])[1].get("X-Smartcache")
+        if state != "HIT":
+            raise RuntimeError(f"the local server answers {state!r} after warming, not HIT")
+        for r in range(rounds):
+            line = []
+            for name in NAMES:
+                result = run_wrk(
+                    server.port, VARIANTS[name][1], seconds=seconds, connections=connections
+                )
+                result["round"] = r + 1
+                samples[name].append(result)
+                line.append(f"{name} {result['rps']:.0f}")
+            say(f"  round {r + 1}/{rounds}: " + ", ".join(line) + " req/s")
+        for _ in range(3):  # a request ends, a worker flushes its counters (every 5 s)
+            get(server.port, VARIANTS["smartcache"][1])
+        workers = _workers()
+    finally:
+        server.stop()
+    summary: dict[str, Any] = {
+        name: {
+            "rps": spread([r["rps"] for r in runs]),
+            "errors": sum(sum(r["errors"].values()) for r in runs),
+        }
+        for name, runs in samples.items()
+    }
+    for name in NAMES:
+        summary[name]["vs_ceiling_per_round"] = spread(
+            [a["rps"] / b["rps"] for a, b in zip(samples[name], samples["constant"], strict=True)]
+        )
+        summary[name]["vs_ceiling"] = ratio(
+            summary[name]["rps"]["median"], summary["constant"]["rps"]["median"]
+        )
+    data = {
+        "config": {
+            "server": "gunicorn --workers 2 --worker-class sync, SMARTCACHE['LOCAL'] = {}",
+            "wrk": f"-t1 -c{connections} -d{seconds}s",
+            "rounds": rounds,
+        },
+        "summary": summary,
+        "workers_local_tier": workers,
+        "samples": dict(samples),
+    }
+    bench.save("local", data)
+    say(
+        "local: smartcache HIT from memory "
+        f"{summary['smartcache']['vs_ceiling_per_round']['median']:.2f}x the constant view; "
+        f"workers: {workers}"
+    )
+    return data
+
+
+def target(data: dict[str, Any]) -> tuple[str, str, Any, bool]:
+    got = data["summary"]["smartcache"]["vs_ceiling_per_round"]["median"]
+    return ("hit throughput from the local tier vs ceiling", ">= 0.9x", f"{got:.2f}x", got >= 0.9)
+
+
+def report_line(data: dict[str, Any]) -> str:
+    s = data["summary"]
+    kept = [w.get("BYTES", 0) for w in data["workers_local_tier"].values()]
+    memory = ", ".join(f"{b / 1024:.0f} KiB" for b in kept) or "-"
+    return (
+        "| Product page HIT from the local tier (`LOCAL = {}`), same server: vs constant view "
+        f"| {s['smartcache']['rps']['median']:,.0f} req/s, "
+        f"{s['smartcache']['vs_ceiling_per_round']['median']:.2f}x (Django `cache_page` "
+        f"{s['django']['vs_ceiling_per_round']['median']:.2f}x, one raw GET "
+        f"{s['one_get']['vs_ceiling_per_round']['median']:.2f}x); kept per worker: {memory} | - |"
+    )
