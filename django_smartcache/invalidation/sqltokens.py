@@ -201,3 +201,23 @@ def words(text: str) -> list[str]:
     found = [m.group().lower() for m in _WORD.finditer(text)]
     found += ["".join(m.groups(default="")).lower() for m in _QUOTED.finditer(text)]
     return list(dict.fromkeys(found))
+
+
+_UNICODE_NAME = re.compile(
+    r"""U&"((?:[^"]|"")*)"(?:\s*UESCAPE\s*'(.)')?""", re.IGNORECASE | re.DOTALL
+)
+
+
+def unicode_identifiers(sql: str) -> str:
+    """PostgreSQL's ``U&"t\\0061ble"`` (and ``UESCAPE``) identifiers, spelled out."""
+
+    def spell(match: re.Match) -> str:
+        body, escape = match.group(1).replace('""', '"'), re.escape(match.group(2) or "\\")
+        decoded = re.sub(
+            rf"{escape}(?:\+([0-9A-Fa-f]{{6}})|([0-9A-Fa-f]{{4}})|({escape}))",
+            lambda m: chr(int(m.group(1) or m.group(2), 16)) if not m.group(3) else m.group(3),
+            body,
+        )
+        return '"' + decoded.replace('"', '""') + '"'
+
+    return _UNICODE_NAME.sub(spell, sql)

@@ -44,7 +44,17 @@ import functools
 import re
 from typing import NamedTuple
 
-from .sqltokens import Reading, Token, name, names, parameters, readings, shorten, words
+from .sqltokens import (
+    Reading,
+    Token,
+    name,
+    names,
+    parameters,
+    readings,
+    shorten,
+    unicode_identifiers,
+    words,
+)
 
 INSERT, ROWS, ALL, CASCADE = "insert", "rows", "all", "cascade"
 
@@ -105,26 +115,6 @@ def analyse(sql: str, vendor: str | None = None) -> tuple[Write, ...]:
         if len(sql) > _UNCACHED:
             return _analyse(sql, vendor)
     return _memo(sql, vendor)
-
-
-_UNICODE_NAME = re.compile(
-    r"""U&"((?:[^"]|"")*)"(?:\s*UESCAPE\s*'(.)')?""", re.IGNORECASE | re.DOTALL
-)
-
-
-def unicode_identifiers(sql: str) -> str:
-    """PostgreSQL's ``U&"t\\0061ble"`` (and ``UESCAPE``) identifiers, spelled out."""
-
-    def spell(match: re.Match) -> str:
-        body, escape = match.group(1).replace('""', '"'), re.escape(match.group(2) or "\\")
-        decoded = re.sub(
-            rf"{escape}(?:\+([0-9A-Fa-f]{{6}})|([0-9A-Fa-f]{{4}})|({escape}))",
-            lambda m: chr(int(m.group(1) or m.group(2), 16)) if not m.group(3) else m.group(3),
-            body,
-        )
-        return '"' + decoded.replace('"', '""') + '"'
-
-    return _UNICODE_NAME.sub(spell, sql)
 
 
 def _analyse(sql: str, vendor: str | None) -> tuple[Write, ...]:
