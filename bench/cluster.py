@@ -154,7 +154,7 @@ def main(argv: list[str]) -> int:
     import shutil
 
     from tests.redis_cluster import LocalCluster
-    from tests.redis_servers import RedisServer
+    from tests.redis_processes import RedisServer
 
     server = RedisServer(shutil.which("redis-server"), tempfile.mkdtemp(prefix="sc-bench-"))
     server.start()

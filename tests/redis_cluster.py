@@ -17,7 +17,7 @@ import time
 
 import redis
 
-from tests.redis_servers import _free_port, wait_until_up
+from tests.redis_processes import _free_port, wait_until_up
 
 
 class LocalCluster:
