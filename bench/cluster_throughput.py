@@ -79,6 +79,7 @@ def run(
     cluster = LocalCluster()
     samples: dict[str, list[dict[str, Any]]] = defaultdict(list)
     checks: dict[str, Any] = {}
+    nodes: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     try:
         cluster.start()
         servers = _servers(env, cluster.url)
@@ -96,13 +97,18 @@ def run(
                 line = []
                 for name, server in servers.items():
                     for what, path in PATHS.items():
+                        load = name == "cluster" and what == "hit"
+                        before = _node_load(cluster) if load else {}
                         result = run_wrk(
                             server.port, path, seconds=seconds, connections=connections
                         )
+                        if load:
+                            _add_load(nodes, before, _node_load(cluster), result)
                         result["round"] = r + 1
                         samples[f"{name}|{what}"].append(result)
                         line.append(f"{name} {what} {result['rps']:.0f}")
                 say(f"  round {r + 1}/{rounds}: " + ", ".join(line) + " req/s")
+            tag_node = _tag_node(cluster)
             for name, server in servers.items():
                 _status, headers, _body = get(server.port, PATHS["hit"])
                 checks[f"{name}_header_after_load"] = headers.get("X-Smartcache")
@@ -124,12 +130,66 @@ def run(
         "checks": checks,
         "summary": summary,
         "in_process": in_process,
+        "masters_under_cluster_hits": _node_summary(nodes, tag_node),
         "samples": dict(samples),
     }
     bench.save("cluster", data)
     hit = summary["cluster_vs_standalone_hit_rps"]
     say(f"cluster: hit throughput {hit['median']:.2f}x standalone (paired per round)")
     return data
+
+
+def _node_load(cluster: Any) -> dict[int, tuple[float, int]]:
+    """Per master: (CPU seconds used, commands processed) so far."""
+    found = {}
+    for port in cluster.master_ports():
+        with cluster.client(port) as node:
+            info = node.info()
+        found[port] = (
+            float(info["used_cpu_user"]) + float(info["used_cpu_sys"]),
+            int(info["total_commands_processed"]),
+        )
+    return found
+
+
+def _add_load(nodes: dict, before: dict, after: dict, result: dict[str, Any]) -> None:
+    for port, (cpu, calls) in after.items():
+        if port in before:
+            nodes[port]["cpu_s"] += cpu - before[port][0]
+            nodes[port]["commands"] += calls - before[port][1]
+            nodes[port]["wall_s"] += result["duration_us"] / 1e6
+            nodes[port]["hits"] += result["requests"]
+
+
+def _tag_node(cluster: Any) -> int | None:
+    """The master holding the tag slot (``{<SMARTCACHE KEY_PREFIX>}``)."""
+    from redis.crc import key_slot
+
+    from django_smartcache.conf import get_settings
+    from django_smartcache.stores.cluster_store import _escape
+
+    slot = key_slot(("{" + _escape(get_settings().KEY_PREFIX) + "}").encode())
+    with cluster.client(cluster.master_ports()[0]) as node:
+        for start, end, master, *_replicas in node.execute_command("CLUSTER", "SLOTS"):
+            if start <= slot <= end:
+                return int(master[1])
+    return None
+
+
+def _node_summary(nodes: dict, tag_node: int | None) -> list[dict[str, Any]]:
+    """Each master's share of the cluster hits' load: the tag node (every hit reads its
+    tokens there) first, then the others (entries, spread by key)."""
+    rows = [
+        {
+            "port": port,
+            "role": "tag node" if port == tag_node else "entries",
+            "cpu_pct": round(100 * n["cpu_s"] / n["wall_s"], 1) if n["wall_s"] else 0.0,
+            "commands_per_hit": round(n["commands"] / n["hits"], 2) if n["hits"] else 0.0,
+            "hits_per_s": round(n["hits"] / n["wall_s"]) if n["wall_s"] else 0,
+        }
+        for port, n in nodes.items()
+    ]
+    return sorted(rows, key=lambda row: (row["role"] != "tag node", -row["cpu_pct"]))
 
 
 def _summarize(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -171,6 +231,13 @@ def report_lines(data: dict[str, Any]) -> list[str]:
         f"({hit['vs_ceiling_per_round']['median']:.2f}x its ceiling) | "
         f"standalone {base['rps']['median']:,.0f} req/s "
         f"({base['vs_ceiling_per_round']['median']:.2f}x its ceiling) |",
+        "| Redis Cluster under those hits: each master's CPU | "
+        + ", ".join(
+            f"{m.get('role', 'master')} {m['cpu_pct']:.0f} % ({m['commands_per_hit']:.2f} "
+            "commands per hit)"
+            for m in data.get("masters_under_cluster_hits", [])
+        )
+        + f" at {hit['rps']['median']:,.0f} hits/s | - |",
         "| Redis Cluster: store hit in process (entry on another node than the tags) | "
         f"{us['cluster_store_hit']:.0f} µs, {trips['cluster_store_hit']['wall']} round trip "
         f"of wall time | standalone {us['standalone_store_hit']:.0f} µs; redis-py's cluster "
