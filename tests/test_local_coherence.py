@@ -280,18 +280,19 @@ class Load:
 
 
 def worker_stats(running: list[Server]) -> list[dict]:
-    """The local tier's ``stats()`` of every worker (asked until each has answered)."""
+    """The local tier's ``stats()`` of the workers that answer within a few seconds (which
+    worker accepts a connection is the kernel's choice: one may take every request)."""
     found: dict[int, dict] = {}
     for server in running:
         pids = set(server.worker_pids())
-        for _ in range(100):
-            if pids <= set(found):
-                break
+        deadline = time.monotonic() + 5
+        while not pids <= set(found) and time.monotonic() < deadline:
             code, _, body = get(server.port, "/local-stats/")
             assert code == 200, f"/local-stats/: {code}\n{server.log_tail()}"
             answer = json.loads(body)
             found[answer.pop("pid")] = answer
-        assert pids <= set(found), f"{server.name}: workers {pids}, answered {set(found)}"
+            time.sleep(0.01)
+        assert pids & set(found), f"{server.name}: workers {pids}, none answered"
     return list(found.values())
 
 
@@ -369,7 +370,7 @@ def run_load(shop, real_redis, tmp_path, local: bool, kill: bool, label: str) ->
         f"{paths['update']}, admin {paths['admin']}), violations {len(violations)}"
     )
     if local:
-        print(f"  local tier hits (all 4 workers): {local_hits} of {statuses['HIT']} HIT")
+        print(f"  local tier hits (workers that answered): {local_hits} of {statuses['HIT']} HIT")
     for when, count in killed:
         after = [r for r in reads if r[0] >= when]
         hits = sum(1 for r in after if r[2] == "HIT")
