@@ -83,8 +83,11 @@ def _bump_later(tags: list[str], delay: float) -> None:
 
 
 def _bump_alias(alias: str, tags: Iterable[str], *, force: bool = False) -> bool:
+    # Pending tags stay in ``_pending`` while they are being bumped again: until the bump
+    # has landed, other threads must still see them (``retry``: serve nothing from the
+    # cache). They are removed only once it landed.
     with _lock:
-        todo = _pending.pop(alias, set())
+        todo = set(_pending.get(alias, ()))
     todo.update(tags)
     if not todo:
         return True
@@ -100,6 +103,12 @@ def _bump_alias(alias: str, tags: Iterable[str], *, force: bool = False) -> bool
             _pending.setdefault(alias, set()).update(todo)
         guard.failed(exc, "invalidating")
         return False
+    with _lock:
+        left = _pending.get(alias)
+        if left is not None:
+            left -= todo
+            if not left:
+                del _pending[alias]
     guard.succeeded()
     return True
 
