@@ -25,6 +25,7 @@ from collections import defaultdict
 from typing import Any
 
 from .common import PORTS, ROOT, VARIANTS, Run, Server, get, ratio, run_wrk, say, spread
+from .throughput import warm
 
 SERVERS = ("standalone", "cluster")
 PATHS = {"hit": VARIANTS["smartcache"][1], "constant": VARIANTS["constant"][1]}
@@ -38,15 +39,6 @@ def _servers(env: dict[str, str], cluster_url: str) -> dict[str, Server]:
             PORTS["cluster"], args, {**env, "BENCH_REDIS_CLUSTER_URL": cluster_url}, "cluster"
         ),
     }
-
-
-def _warm(port: int, seconds: float, connections: int) -> str | None:
-    for path in PATHS.values():
-        for _ in range(6):
-            get(port, path)
-        run_wrk(port, path, seconds=seconds, connections=connections)
-    _status, headers, _body = get(port, PATHS["hit"])
-    return headers.get("X-Smartcache")
 
 
 def _in_process(python: str) -> dict[str, Any]:
@@ -88,11 +80,10 @@ def run(
                 server.start(python)
                 say(f"cluster: gunicorn ({name} Redis) on 127.0.0.1:{server.port}")
             for name, server in servers.items():
-                checks[f"{name}_header_after_warmup"] = state = _warm(
-                    server.port, warm_seconds, connections
+                found = warm(
+                    server.port, warm_seconds, connections, list(PATHS.values()), PATHS["hit"]
                 )
-                if state != "HIT":
-                    raise RuntimeError(f"the {name} server answers {state!r} after warming")
+                checks[f"{name}_header_after_warmup"] = found["smartcache_header_after_warmup"]
             for r in range(rounds):
                 line = []
                 for name, server in servers.items():

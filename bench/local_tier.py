@@ -13,6 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from .common import PORTS, VARIANTS, Run, Server, get, ratio, run_wrk, say, spread
+from .throughput import warm
 
 NAMES = ("django", "smartcache", "one_get", "constant")
 
@@ -50,13 +51,7 @@ def run(
     try:
         server.start(python)
         say(f"local: gunicorn (2 sync workers, SMARTCACHE['LOCAL'] = {{}}) on :{server.port}")
-        for name in NAMES:
-            for _ in range(6):
-                get(server.port, VARIANTS[name][1])
-            run_wrk(server.port, VARIANTS[name][1], seconds=warm_seconds, connections=connections)
-        state = get(server.port, VARIANTS["smartcache"][1])[1].get("X-Smartcache")
-        if state != "HIT":
-            raise RuntimeError(f"the local server answers {state!r} after warming, not HIT")
+        warm(server.port, warm_seconds, connections, [VARIANTS[name][1] for name in NAMES])
         for r in range(rounds):
             line = []
             for name in NAMES:

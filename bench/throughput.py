@@ -60,17 +60,25 @@ def capture_page(port: int, body_file: Path) -> dict[str, Any]:
     return sizes
 
 
-def warm(port: int, wrk_seconds: float, connections: int) -> dict[str, Any]:
-    """Fill the caches and warm the workers; check that smartcache answers HIT."""
-    for _name, (_label, path) in VARIANTS.items():
+def warm(
+    port: int,
+    wrk_seconds: float,
+    connections: int,
+    paths: list[str] | None = None,
+    hit: str = VARIANTS["smartcache"][1],
+) -> dict[str, Any]:
+    """Fill the caches and warm the workers on ``paths`` (default: every variant); check
+    that ``hit`` answers HIT."""
+    paths = paths or [path for _label, path in VARIANTS.values()]
+    for path in paths:
         for _ in range(6):
             get(port, path)
-    for _name, (_label, path) in VARIANTS.items():
+    for path in paths:
         run_wrk(port, path, seconds=wrk_seconds, connections=connections)
-    _status, headers, _body = get(port, VARIANTS["smartcache"][1])
+    _status, headers, _body = get(port, hit)
     state = headers.get("X-Smartcache")
     if state != "HIT":
-        raise RuntimeError(f"the smartcache variant answers {state!r} after warming, not HIT")
+        raise RuntimeError(f"{hit} on :{port} answers {state!r} after warming, not HIT")
     return {"smartcache_header_after_warmup": state}
 
 
