@@ -155,6 +155,17 @@ class LocalCluster:
         self._start_node(port)
         self.wait_ok()
 
+    def replica_of(self, master: int) -> int:
+        """The port of a running replica of the master on ``master``."""
+        for port in self.ports:
+            if port == master or self.processes[port].poll() is not None:
+                continue
+            with self.client(port) as node:
+                found = node.info("replication")
+            if found.get("role") == "slave" and int(found.get("master_port", 0)) == master:
+                return port
+        raise AssertionError(f"no replica of {master}")
+
     def kill(self, port: int) -> None:
         """SIGKILL one node we started."""
         process = self.processes[port]
@@ -195,3 +206,12 @@ if __name__ == "__main__":  # pragma: no cover - a manual tool
         input("Enter stops it. ")
     finally:
         cluster.stop()
+
+
+def key_elsewhere(store) -> str:
+    """A cache key whose entry lives on another node than ``store``'s tags (a cluster store)."""
+    tag_node = store._cluster.get_node_from_key(store.seq_key).name
+    for i in range(1000):
+        if store._cluster.get_node_from_key(store.entry_key(f"k{i}")).name != tag_node:
+            return f"k{i}"
+    raise AssertionError("every entry key fell on the tag node")

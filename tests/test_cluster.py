@@ -22,7 +22,7 @@ from django_smartcache.stores.base import HIT, MISS
 from django_smartcache.stores.cluster_store import ClusterStore
 from django_smartcache.stores.factory import get_store
 from tests.helpers import status
-from tests.redis_cluster import LocalCluster
+from tests.redis_cluster import LocalCluster, key_elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,15 +31,6 @@ TAGS = ["g", "m:testapp.product"]
 
 def _node_of(store: ClusterStore, key: str) -> str:
     return store._cluster.get_node_from_key(key).name
-
-
-def _key_elsewhere(store: ClusterStore) -> str:
-    """A cache key whose entry lives on another node than the tags."""
-    tag_node = _node_of(store, store.seq_key)
-    for i in range(1000):
-        if _node_of(store, store.entry_key(f"k{i}")) != tag_node:
-            return f"k{i}"
-    raise AssertionError("every entry key fell on the tag node")
 
 
 def _fill(store: ClusterStore, key: str, value: object, dynamic=()) -> bool:
@@ -67,7 +58,7 @@ def test_an_entry_on_another_node_than_its_tags_hits_in_one_round_trip_of_wall_t
     redis_commands,
 ):
     store = get_store()
-    key = _key_elsewhere(store)
+    key = key_elsewhere(store)
     assert _fill(store, key, "cross-slot")
     redis_commands.reset()
     found = store.read(key, TAGS, lock_token="t", want_tags=False)
@@ -86,7 +77,7 @@ def test_a_bump_between_the_tag_step_and_the_entry_step_leaves_an_entry_that_nev
     monkeypatch,
 ):
     store = get_store()
-    key = _key_elsewhere(store)
+    key = key_elsewhere(store)
     real_run = store._run
     steps = []
 
@@ -108,7 +99,7 @@ def test_a_bump_between_the_tag_step_and_the_entry_step_leaves_an_entry_that_nev
 
 def test_a_store_after_a_bump_of_a_run_time_tag_is_refused():
     store = get_store()
-    key = _key_elsewhere(store)
+    key = key_elsewhere(store)
     found = store.read(key, TAGS, lock_token="t", want_tags=False)
     store.bump(["row"])  # the row changed while the view ran
     stamp = list(zip(TAGS, found.tokens, strict=True))
@@ -272,7 +263,7 @@ def test_bumps_wait_for_the_tag_nodes_replica_when_asked():
     """``WAIT_REPLICAS`` on a cluster: the bump and its WAIT go to the tag node together."""
     with override_settings(SMARTCACHE={"WAIT_REPLICAS": 1, "WAIT_TIMEOUT": 1.0}):
         store = get_store()
-        key = _key_elsewhere(store)
+        key = key_elsewhere(store)
         assert _fill(store, key, "before")
         store.bump(["m:testapp.product"])  # raises NotReplicated if the replica did not ack
         assert store.read(key, TAGS, lock_token=None, want_tags=False).state != HIT

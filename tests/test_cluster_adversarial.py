@@ -19,7 +19,7 @@ from django.test import override_settings
 from django_smartcache.stores.base import HIT, MISS
 from django_smartcache.stores.cluster_store import ClusterStore
 from django_smartcache.stores.factory import get_store
-from tests.redis_cluster import LocalCluster
+from tests.redis_cluster import LocalCluster, key_elsewhere
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,10 +39,9 @@ def _config(cluster: LocalCluster, **extra) -> dict:
     }
 
 
-@pytest.fixture
-def cluster():
-    """3 masters, no replica, cache ``default`` on them."""
-    found = LocalCluster(replicas=0).start()
+def _own(replicas: int):
+    """A cluster of this test's own (3 masters, ``replicas`` each), cache ``default`` on it."""
+    found = LocalCluster(replicas=replicas).start()
     try:
         with override_settings(CACHES={**settings.CACHES, "default": _config(found)}):
             yield found
@@ -51,16 +50,14 @@ def cluster():
         found.stop()
 
 
+@pytest.fixture
+def cluster():
+    """3 masters, no replica, cache ``default`` on them."""
+    yield from _own(0)
+
+
 def _port_of(store: ClusterStore, key: str) -> int:
     return store._cluster.get_node_from_key(key).port
-
-
-def _key_elsewhere(store: ClusterStore) -> str:
-    tag_port = _port_of(store, store.seq_key)
-    for i in range(1000):
-        if _port_of(store, store.entry_key(f"k{i}")) != tag_port:
-            return f"k{i}"
-    raise AssertionError("every entry key fell on the tag node")
 
 
 def _fill(store: ClusterStore, key: str, value: object, tags=TAGS, dynamic=()) -> bool:
@@ -94,7 +91,7 @@ def test_an_entry_node_restarted_from_an_older_snapshot_does_not_bring_back_a_de
     snapshot taken before the delete. The delete was acknowledged: the entry must not be
     served again."""
     store = get_store()
-    key = _key_elsewhere(store)
+    key = key_elsewhere(store)
     assert _fill(store, key, "deleted later")
     assert _read(store, key).state == HIT
     port = _port_of(store, store.entry_key(key))
@@ -114,7 +111,7 @@ def test_a_node_taken_for_the_tag_node_by_a_stale_slot_map_still_has_its_identit
     answers the tag check there). The node restarted from an older snapshot must not be
     taken as checked."""
     store = get_store()
-    key = _key_elsewhere(store)
+    key = key_elsewhere(store)
     assert _fill(store, key, "deleted later")
     port = _port_of(store, store.entry_key(key))
     with cluster.client(port) as node:
@@ -142,22 +139,7 @@ def test_a_node_taken_for_the_tag_node_by_a_stale_slot_map_still_has_its_identit
 @pytest.fixture
 def replicated():
     """3 masters with one replica each, cache ``default`` on them."""
-    found = LocalCluster(replicas=1).start()
-    try:
-        with override_settings(CACHES={**settings.CACHES, "default": _config(found)}):
-            yield found
-            caches["default"].client.disconnect()
-    finally:
-        found.stop()
-
-
-def _replica_of(cluster: LocalCluster, master: int) -> int:
-    for port in cluster.ports:
-        with cluster.client(port) as node:
-            info = node.info("replication")
-        if info.get("role") == "slave" and int(info.get("master_port", 0)) == master:
-            return port
-    raise AssertionError(f"no replica of {master}")
+    yield from _own(1)
 
 
 def _promoted(cluster: LocalCluster, dead: int, timeout: float = 30.0) -> None:
@@ -177,10 +159,10 @@ def test_an_entry_nodes_replica_promoted_without_a_delete_does_not_serve_the_ent
     """The entry's master acknowledges a delete that its replica never gets (the link was
     cut), then dies; the replica takes over with the entry still in it."""
     store = get_store()
-    key = _key_elsewhere(store)
+    key = key_elsewhere(store)
     assert _fill(store, key, "deleted before the failover")
     master = _port_of(store, store.entry_key(key))
-    replica = _replica_of(replicated, master)
+    replica = replicated.replica_of(master)
     with replicated.client(master) as node:
         assert node.execute_command("WAIT", 1, 5000) == 1  # the replica has the entry
     pid = replicated.processes[replica].pid
@@ -242,7 +224,7 @@ def test_a_cache_prefix_with_an_open_brace_is_refused_by_name(cluster):
 
 def test_flushall_on_the_tag_node_only_leaves_no_entry_elsewhere_valid(cluster):
     store = get_store()
-    key = _key_elsewhere(store)
+    key = key_elsewhere(store)
     assert _fill(store, key, "v")
     with cluster.client(_port_of(store, store.seq_key)) as node:
         node.flushall()

@@ -70,17 +70,6 @@ def cluster():
         own.stop()
 
 
-def _replica_of(cluster: LocalCluster, master: int) -> int:
-    for port in cluster.ports:
-        if port == master or cluster.processes[port].poll() is not None:
-            continue
-        with cluster.client(port) as node:
-            found = node.info("replication")
-        if found.get("role") == "slave" and int(found.get("master_port", 0)) == master:
-            return port
-    raise AssertionError(f"no replica of {master}")
-
-
 def _fail_over(cluster: LocalCluster, how: str, master: int, replica: int) -> float:
     """Fail the tag slot's master over to ``replica``; seconds until the cluster is ok
     with ``replica`` as a master."""
@@ -121,7 +110,7 @@ def test_a_failover_of_the_tag_node_serves_no_price_older_than_an_acknowledged_b
         store = get_store("default")
         assert isinstance(store, ClusterStore)
         master = store._cluster.get_node_from_key(store.seq_key).port
-        replica = _replica_of(cluster, master)
+        replica = cluster.replica_of(master)
         with cluster.client(replica) as node:
             new_run_id = node.info("server")["run_id"]
         client = Client()
