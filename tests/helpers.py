@@ -20,12 +20,13 @@ def status(response) -> str:
 def _fresh_state():
     """Reset view counters, the pause hook and per-process cache state."""
     from django_smartcache.core import breaker, stats
-    from django_smartcache.invalidation import bumps, leases, recovery
+    from django_smartcache.invalidation import leases, recovery, sending
 
     CALLS.clear()
     PAUSE.__init__()
     breaker._breakers.clear()
-    bumps._pending.clear()
+    sending._pending.clear()
+    sending._unheld.clear()
     stats.reset()  # no hit counters carried over, no flush due during the test
     recovery.reset()  # no outbox check due mid-test from rows an earlier test left
     yield
@@ -67,14 +68,15 @@ def clean_outbox(transactional_db):
     rows are left for the next test.)
     """
     from django_smartcache.core import breaker
-    from django_smartcache.invalidation import bumps, recovery
+    from django_smartcache.invalidation import recovery, sending
     from django_smartcache.models import PendingInvalidation
 
     PendingInvalidation.objects.all().delete()
     recovery.reset()
     yield
     breaker._breakers.clear()
-    bumps._pending.clear()
+    sending._pending.clear()
+    sending._unheld.clear()
     recovery.reset()
 
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 def write_prices(stop: threading.Event, every: float) -> list[tuple[float, Decimal, bool]]:
     from django.db import connection
 
-    from django_smartcache.invalidation import bumps
+    from django_smartcache.invalidation import sending
     from tests.testapp.models import Product
 
     commits = []
@@ -36,7 +36,7 @@ def write_prices(stop: threading.Event, every: float) -> list[tuple[float, Decim
             price += 1
             laptop.price = price
             laptop.save()
-            landed = "default" not in bumps._pending
+            landed = "default" not in sending._pending
             commits.append((time.monotonic(), price, landed))
             time.sleep(max(0.0, every - (time.monotonic() - started)))
     finally:

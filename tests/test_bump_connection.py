@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from django_smartcache import invalidate
-from django_smartcache.invalidation import bumps
+from django_smartcache.invalidation import sending
 from django_smartcache.stores.factory import get_store
 from tests.helpers import status
 from tests.testapp.models import Product
@@ -50,7 +50,7 @@ def test_a_bump_connection_the_server_closed_is_replaced_at_once(client, shop, r
     product = shop["laptop"]
     product.price = 5
     product.save()  # the dead connection fails: the bump is sent again on a new one
-    assert "default" not in bumps._pending, "landed: nothing pending, no outage"
+    assert "default" not in sending._pending, "landed: nothing pending, no outage"
     response = client.get("/catalog/")
     assert (status(response), response.content) == ("MISS", b"Laptop=5.00, Phone=499.00")
     now = get_store("default")._held.it.conn

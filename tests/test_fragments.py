@@ -13,7 +13,7 @@ from django_redis import get_redis_connection
 
 from django_smartcache import invalidate
 from django_smartcache.core.breaker import breaker
-from django_smartcache.invalidation import bumps
+from django_smartcache.invalidation import sending
 from tests.helpers import DOWN_CACHE, status
 from tests.testapp.models import Product
 from tests.views import CALLS, TICKS
@@ -26,7 +26,7 @@ FRAGMENT_KEYS = "*:sc:e:frag:*"
 @pytest.fixture(autouse=True)
 def _own_aliases(monkeypatch):
     """Aliases registered by these tests (``using=``) do not leak into other tests' bumps."""
-    monkeypatch.setattr(bumps, "_extra_aliases", set(bumps._extra_aliases))
+    monkeypatch.setattr(sending, "_extra_aliases", set(sending._extra_aliases))
 
 
 def render(source: str, **context) -> str:
@@ -353,7 +353,7 @@ def test_failed_invalidation_is_retried_before_a_fragment_is_served(
     no_backoff = override_settings(SMARTCACHE={"ERROR_BACKOFF": 0})
     with no_backoff, override_settings(CACHES={**settings.CACHES, "default": DOWN}):
         save(shop["laptop"], "5.00", django_capture_on_commit_callbacks)  # the bump fails
-    assert bumps._pending, "the lost bump is kept"
+    assert sending._pending, "the lost bump is kept"
     with no_backoff:
         assert render(source, p=Product.objects.get(slug="laptop")) == "5.00"
     assert CALLS["card"] == 2

@@ -183,7 +183,7 @@ def test_a_pending_bump_stays_pending_while_it_is_retried(db, monkeypatch):
     failover (tests/test_sentinel.py): one read older than an acknowledged save."""
     import threading
 
-    from django_smartcache.invalidation import bumps
+    from django_smartcache.invalidation import sending
     from django_smartcache.stores.factory import get_store
 
     store = get_store("default")
@@ -196,13 +196,13 @@ def test_a_pending_bump_stays_pending_while_it_is_retried(db, monkeypatch):
         return real(tags, hold)
 
     monkeypatch.setattr(store, "bump", slow_bump)
-    bumps._pending["default"] = {"m:testapp.product"}
-    retrying = threading.Thread(target=bumps.retry, args=("default",))
+    sending.keep_pending("default", ["m:testapp.product"])
+    retrying = threading.Thread(target=sending.retry, args=("default",))
     retrying.start()
     try:
         assert started.wait(10)
-        assert "default" in bumps._pending, "a bump in flight looked landed to other threads"
+        assert "default" in sending._pending, "a bump in flight looked landed to other threads"
     finally:
         release.set()
         retrying.join(10)
-    assert "default" not in bumps._pending, "landed: nothing pending any more"
+    assert "default" not in sending._pending, "landed: nothing pending any more"

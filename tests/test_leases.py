@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_smartcache.invalidation import backlog, bumps, leases, recovery
+from django_smartcache.invalidation import backlog, leases, recovery, sending
 from django_smartcache.models import PendingInvalidation, WriterLease
 from tests.helpers import flushes_over_stale, status
 from tests.test_outbox import CACHE_DOWN, NO_BACKOFF, rows, save_price, warm
@@ -110,7 +110,7 @@ def test_a_bump_that_does_not_land_gets_an_outbox_row_at_once(leased):
     with NO_BACKOFF, CACHE_DOWN:
         save_price(leased["laptop"], "5")
     assert rows() == ["m:testapp.product p:testapp.product"], "committed, widened"
-    assert "default" in bumps._pending, "and retried by this process"
+    assert "default" in sending._pending, "and retried by this process"
 
 
 @server_only
@@ -161,12 +161,12 @@ def test_a_reclaimed_lease_is_replaced_before_it_is_relied_on_again(fast, leased
 @server_only
 def test_a_clean_exit_deletes_the_lease_and_a_pending_bump_keeps_it(leased):
     assert WriterLease.objects.count() == 1
-    bumps._pending["default"] = {"m:testapp.product"}
-    bumps._exit()
+    sending.keep_pending("default", ["m:testapp.product"])
+    sending._exit()
     assert WriterLease.objects.count() == 1, "a bump never landed: left to be reclaimed"
-    bumps._pending.clear()
+    sending._pending.clear()
     assert leases.wait_until_valid("default")
-    bumps._exit()
+    sending._exit()
     assert WriterLease.objects.count() == 1, "the first row stays; the new one is deleted"
 
 

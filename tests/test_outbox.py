@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from django_smartcache import invalidate
 from django_smartcache.core import breaker
-from django_smartcache.invalidation import backlog, bumps, outbox, recovery
+from django_smartcache.invalidation import backlog, bumps, outbox, recovery, sending
 from django_smartcache.invalidation.bumps import bump_on_commit
 from django_smartcache.models import PendingInvalidation
 from django_smartcache.stores.factory import get_store
@@ -155,8 +155,8 @@ def test_row_stays_when_the_bump_fails_and_the_next_flush_sends_it(client, shop)
     with NO_BACKOFF, CACHE_DOWN, transaction.atomic():
         save_price(shop["laptop"], "5")
     assert rows() == [PRODUCT]
-    assert f"r:testapp.product:{shop['laptop'].pk}" in bumps._pending["default"]
-    bumps._pending.clear()  # only the outbox remembers it now
+    assert f"r:testapp.product:{shop['laptop'].pk}" in sending._pending["default"]
+    sending._pending.clear()  # only the outbox remembers it now
     breaker._breakers.clear()
     assert recovery.flush() == 1
     assert rows() == []
@@ -206,7 +206,7 @@ def test_invalidate_that_cannot_reach_the_cache_is_written_to_the_outbox(client,
     with NO_BACKOFF, CACHE_DOWN:
         invalidate(Product)
     assert rows() == [PRODUCT]
-    bumps._pending.clear()
+    sending._pending.clear()
     recovery.reset()  # another process
     assert status(client.get("/catalog/")) == "MISS"
     assert rows() == []
@@ -222,7 +222,7 @@ def test_rows_go_to_the_written_database_and_every_database_is_flushed(client, s
         Product.objects.using("other").update(price=4)
     assert (rows("default"), rows("other")) == ([], [PRODUCT])
     breaker._breakers.clear()
-    bumps._pending.clear()
+    sending._pending.clear()
     recovery.reset()  # the reader is a new process
     assert status(client.get("/catalog/")) == "MISS", "first use: the flush reached 'other'"
     assert rows("other") == []
@@ -241,7 +241,7 @@ def test_missing_table_falls_back_without_failing_the_save(client, shop, caplog)
         assert Product.objects.get(slug="laptop").price == Decimal("5")
         missing = [r for r in caplog.records if f"no {TABLE} table" in r.message]
         assert len(missing) == 1, "logged once"
-        assert bumps._pending, "the in-process retry keeps the bump"
+        assert sending._pending, "the in-process retry keeps the bump"
     finally:
         with connection.schema_editor() as editor:
             editor.alter_db_table(PendingInvalidation, f"{TABLE}_away", TABLE)

@@ -12,7 +12,15 @@ from django.core.signals import request_finished
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from django_smartcache.invalidation import autocommit, backlog, bumps, dbwrites, outbox, recovery
+from django_smartcache.invalidation import (
+    autocommit,
+    backlog,
+    bumps,
+    dbwrites,
+    outbox,
+    recovery,
+    sending,
+)
 from django_smartcache.models import PendingInvalidation
 from tests.helpers import status
 from tests.test_outbox import CACHE_DOWN, NO_BACKOFF, PRODUCT, TABLE, rows, save_price, warm
@@ -48,7 +56,7 @@ def test_crash_between_commit_and_bump_is_bumped_by_another_process(client, shop
         patch.setattr(dbwrites, "bump_written", lambda *args: None)
         save_price(shop["laptop"], "5")
     assert rows() == [laptop_tags(shop)], "committed with the data, with the exact tags"
-    bumps._pending.clear()
+    sending._pending.clear()
     recovery.reset()  # the next reader is another process
     response = client.get("/catalog/")
     assert (status(response), response.content) == ("MISS", b"Laptop=5.00, Phone=499.00")

@@ -16,7 +16,7 @@ import redis
 from django.db import connection
 from django.test import Client
 
-from django_smartcache.invalidation import bumps
+from django_smartcache.invalidation import sending
 from tests.helpers import status
 from tests.redis_servers import cache_at
 from tests.testapp.models import Product
@@ -74,7 +74,7 @@ def test_no_old_entry_is_served_after_redis_comes_back_older(redis_server, shop,
             if how == "empty restart":
                 os.remove(os.path.join(redis_server.workdir, "dump.rdb"))
             redis_server.start()
-        bumps._pending.clear()  # nothing left to retry: only the check can help
+        sending._pending.clear()  # nothing left to retry: only the check can help
         responses = read_everything()
     stale = [r for r in responses if b"Laptop=999.00" in r.content]
     print(f"\n{how}: {len(responses)} responses, stale: {len(stale)}")

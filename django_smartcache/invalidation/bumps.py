@@ -11,7 +11,6 @@ processes, and a process that died right after commit, cannot lose them
 
 from __future__ import annotations
 
-import atexit
 import threading
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -19,121 +18,28 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from ..conf import get_settings
 from ..core.breaker import breaker
 from ..core.tags import GLOBAL, Dependency, bump_tags, dependency_models
 from ..stores.factory import get_store
 from . import autocommit, backlog, leases, outbox
+from .sending import HOLD_TTL, aliases, bump, forget_unheld, not_held, on_landed, retry, use_alias
 from .tracking import track
 
-_extra_aliases: set[str] = set()
-_pending: dict[str, set[str]] = {}
-_lock = threading.Lock()
+__all__ = [
+    "bump",
+    "bump_on_commit",
+    "bump_written",
+    "cover",
+    "hold_until_commit",
+    "invalidate",
+    "invalidate_all",
+    "on_landed",
+    "retry",
+    "settle",
+    "use_alias",
+]
+
 _local = threading.local()
-_landed_listeners: list[Callable[[list[str]], None]] = []
-
-
-def on_landed(listener: Callable[[list[str]], None]) -> None:
-    """Call ``listener(tags)`` after each bump that reached every cache (write-through)."""
-    _landed_listeners.append(listener)
-
-
-def use_alias(alias: str | None) -> None:
-    """Remember a cache alias that entries are stored in (bumps reach it too)."""
-    if alias:
-        _extra_aliases.add(alias)
-
-
-def _aliases() -> list[str]:
-    default = get_settings().CACHE_ALIAS
-    return [default, *sorted(_extra_aliases - {default})]
-
-
-def bump(tags: Iterable[str], *, force: str | None = None, keep: bool = True) -> bool:
-    """Bump ``tags`` now in every cache this process stores entries in.
-
-    Returns whether the bump reached all of them. A cache whose breaker is open is
-    not tried (the bump waits in ``_pending``), except ``force``, the cache a
-    recovering request is probing. With ``keep``, a bump that did not land is also
-    written to the outbox, so that it outlives this process; callers whose bump
-    already has an outbox row pass ``keep=False``.
-    """
-    tags = list(tags)
-    landed = [_bump_alias(alias, tags, force=alias == force) for alias in _aliases()]
-    if tags and all(landed):
-        for listener in _landed_listeners:
-            listener(tags)
-    delay = get_settings().REPLICA_DELAY
-    if tags and delay:
-        _bump_later(tags, delay)
-    if tags and keep and not all(landed):
-        outbox.keep(tags)
-    return all(landed)
-
-
-def _bump_later(tags: list[str], delay: float) -> None:
-    """Bump again once read replicas have caught up (``REPLICA_DELAY``).
-
-    A request that read a lagging replica right after the first bump may have
-    stored the old data under the new tokens; the second bump makes it stale.
-    """
-    timer = threading.Timer(delay, lambda: [_bump_alias(a, tags) for a in _aliases()])
-    timer.daemon = True
-    timer.start()
-
-
-def _bump_alias(alias: str, tags: Iterable[str], *, force: bool = False) -> bool:
-    # Pending tags stay in ``_pending`` while they are being bumped again: until the bump
-    # has landed, other threads must still see them (``retry``: serve nothing from the
-    # cache). They are removed only once it landed.
-    with _lock:
-        todo = set(_pending.get(alias, ()))
-    todo.update(tags)
-    if not todo:
-        return True
-    guard = breaker(alias)
-    if not force and not guard.allow():
-        with _lock:  # the cache is being skipped: keep it for the retry
-            _pending.setdefault(alias, set()).update(todo)
-        return False
-    try:
-        get_store(alias).bump(sorted(todo))
-    except Exception as exc:
-        with _lock:
-            _pending.setdefault(alias, set()).update(todo)
-        guard.failed(exc, "invalidating")
-        return False
-    with _lock:
-        left = _pending.get(alias)
-        if left is not None:
-            left -= todo
-            if not left:
-                del _pending[alias]
-    guard.succeeded()
-    return True
-
-
-def _exit() -> None:
-    """At exit: give up this process's writer leases (left to be reclaimed, which makes
-    every entry stale, if some of its bumps never landed)."""
-    leases.give_up(keep_rows=bool(_pending))
-
-
-atexit.register(_exit)
-
-
-def retry(alias: str) -> bool:
-    """Retry this process's pending bumps for ``alias``; whether none is left.
-
-    ``recovery.pending_ok`` calls it after the outbox check; false while a bump for
-    ``alias`` has not landed.
-    """
-    if alias not in _pending:
-        return True
-    if breaker(alias).blocked():
-        return False  # the outbox flush just failed to reach it: do not wait again
-    _bump_alias(alias, (), force=True)
-    return alias not in _pending
 
 
 class _Batch:
@@ -270,8 +176,6 @@ def bump_on_commit(tags: Iterable[str], using: str | None = None) -> None:
 # request, once the connection shows a ``commit()`` (Django sets
 # ``run_commit_hooks_on_set_autocommit_on``) or a rollback (Django replaces its hook list).
 
-HOLD_TTL = 600.0  # seconds a hold outlives a transaction that neither commits nor ends
-
 
 class _Held:
     """The held tags of one manual transaction on one connection."""
@@ -300,7 +204,9 @@ class _Held:
         hooks = self.connection.run_on_commit
         if any(hook is self.hook for hook in hooks):
             hooks[:] = [hook for hook in hooks if hook is not self.hook]
-        if bump(sorted(self.tags), keep=self.row is None) and self.row is not None:
+        landed = bump(sorted(self.tags), keep=self.row is None)
+        forget_unheld(self)  # what did not land is pending now
+        if landed and self.row is not None:
             with outbox.quiet():
                 outbox.discard(self.connection, self.row)
 
@@ -323,13 +229,15 @@ def hold_until_commit(tags: Iterable[str], connection: Any) -> None:
         connection.run_on_commit.append(current.hook)  # run by set_autocommit(True) after commit()
     current.tags.update(tags)
     current.row = outbox.record(connection, current.tags, current.row)
-    for alias in _aliases():
+    for alias in aliases():
         guard = breaker(alias)
         if not guard.allow():
-            continue  # this process bypasses that cache; the outbox bumps it after commit
+            not_held(alias, current, tags)
+            continue
         try:
             get_store(alias).bump(tags, hold=HOLD_TTL)
         except Exception as exc:
+            not_held(alias, current, tags)
             guard.failed(exc, "invalidating")
 
 

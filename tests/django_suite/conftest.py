@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from django_smartcache.invalidation import bumps
+from django_smartcache.invalidation import sending
 
 
 @pytest.fixture(autouse=True)
 def _own_aliases(monkeypatch):
     """Aliases these tests cache into (``cache="other"``, ``using=``) do not leak into other
     tests' invalidations."""
-    monkeypatch.setattr(bumps, "_extra_aliases", set(bumps._extra_aliases))
+    monkeypatch.setattr(sending, "_extra_aliases", set(sending._extra_aliases))
