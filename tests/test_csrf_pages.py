@@ -7,11 +7,14 @@ and the CSRF cookie is set exactly when Django would set it: the form posts for 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from unittest import mock
 
 import pytest
-from django.test import Client
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
+from django.test import Client, RequestFactory
 
-from django_smartcache.frontends.csrf import PLACEHOLDER, unmask
+from django_smartcache.frontends.csrf import PLACEHOLDER, _random_string, token_for, unmask
 from tests.helpers import status
 from tests.views import CALLS
 
@@ -100,3 +103,49 @@ def test_a_token_that_cannot_be_punched_out_is_never_stored(url):
     assert secret(alice) not in second.content.decode()
     assert secret(alice) not in str(second.headers)
     assert first.status_code == second.status_code == 200
+
+
+def _django_token(meta: dict) -> tuple[str, dict]:
+    from django.middleware.csrf import get_token
+
+    request = RequestFactory().get("/")
+    request.META.update(meta)
+    return get_token(request), request.META
+
+
+@pytest.mark.parametrize("cookie", [{}, {"CSRF_COOKIE": "a" * 16 + "Z9" * 8}])
+def test_the_hit_makes_tokens_exactly_as_django_get_token_does(cookie):
+    """``token_for`` (used on every hit) flags the request as ``get_token`` does and its
+    tokens unmask to the visitor's secret; only the masks differ (they are random)."""
+    request = RequestFactory().get("/")
+    request.META.update(cookie)
+    first, second = token_for(request), token_for(request)
+    django_token, django_meta = _django_token(cookie)
+    flags = ("CSRF_COOKIE_NEEDS_UPDATE",)
+    assert {k: request.META[k] for k in flags} == {k: django_meta[k] for k in flags}
+    secret_ = request.META["CSRF_COOKIE"]
+    if cookie:
+        assert secret_ == cookie["CSRF_COOKIE"], "the visitor's secret was replaced"
+    for token in (first, second):
+        assert len(token) == len(django_token) and set(token) <= set(CSRF_ALLOWED_CHARS)
+        assert unmask(token) == secret_ == _unmask_cipher_token(token)
+    assert first != second, "two tokens for one request share their mask"
+
+
+def test_the_random_characters_are_uniform_over_the_whole_alphabet():
+    """62 characters from 256 byte values: bytes past 248 are dropped, or the first
+    eight characters would come up 5 times in 4 more often than the rest."""
+    counts = Counter("".join(_random_string() for _ in range(4000)))  # 128,000 characters
+    assert set(counts) == set(CSRF_ALLOWED_CHARS)
+    expected = 128_000 / 62
+    biased, fair = CSRF_ALLOWED_CHARS[:8], CSRF_ALLOWED_CHARS[8:]
+    assert sum(counts[c] for c in biased) / 8 < expected * 1.08  # bias would be +20 %
+    assert all(abs(counts[c] - expected) < expected * 0.15 for c in fair)
+
+
+def test_a_malformed_secret_is_left_to_django():
+    request = RequestFactory().get("/")
+    request.META["CSRF_COOKIE"] = "not-a-secret"
+    with mock.patch("django_smartcache.frontends.csrf.get_token", return_value="D" * 64) as dj:
+        assert token_for(request) == "D" * 64
+    dj.assert_called_once_with(request)
