@@ -27,6 +27,8 @@ landed in between may already have been read by another thread).
 from __future__ import annotations
 
 import os
+import select
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -68,6 +70,7 @@ class LocalTier:
         self.sub: Any = None  # the subscriber connection (RESP2 pub/sub)
         self.ctl: Any = None  # the connection whose tracking redirects to ``sub``
         self.next_try = 0.0
+        self.poller: Any = None  # both sockets, when they are plain ones (see ``_drain``)
 
     # ----------------------------------------------------------------- the push side
 
@@ -111,6 +114,7 @@ class LocalTier:
             ctl.disconnect()
             raise
         self.sub, self.ctl = sub, ctl
+        self.poller = _poller(sub, ctl)
 
     def _up(self) -> bool:
         """Whether the push connection is up (brought back at most every ``RETRY_EVERY``)."""
@@ -131,6 +135,10 @@ class LocalTier:
     def _drain(self) -> bool:
         """Apply the pushes waiting on the socket; False (and all dropped) if it is lost."""
         try:
+            # The fast path, one system call: a drain ends only once redis-py holds no
+            # whole message and neither socket has bytes, so any push since is on a socket.
+            if self.poller is not None and not self.poller.poll(0):
+                return True
             if self.ctl.can_read(timeout=0):
                 # The tracking connection never gets a reply it did not ask for: readable
                 # means closed (a server timeout, CLIENT KILL): tracking is off.
@@ -160,7 +168,7 @@ class LocalTier:
         for conn in (self.sub, self.ctl):
             if conn is not None:
                 conn.disconnect()
-        self.sub = self.ctl = None
+        self.sub = self.ctl = self.poller = None
         self.next_try = time.monotonic() + RETRY_EVERY
         self._clear()
 
@@ -249,6 +257,18 @@ class LocalTier:
                 "connected": int(self.sub is not None),
                 **self.counts,
             }
+
+
+def _poller(*connections: Any) -> Any:
+    """A ``poll`` of the connections' sockets; None unless every one is a plain socket
+    (TLS may keep decrypted bytes the kernel does not show) and ``poll`` exists."""
+    socks = [getattr(conn, "_sock", None) for conn in connections]
+    if not hasattr(select, "poll") or any(type(s) is not socket.socket for s in socks):
+        return None
+    poller = select.poll()
+    for sock in socks:
+        poller.register(sock, select.POLLIN)
+    return poller
 
 
 DEFAULTS = {"MAX_BYTES": 32 * 1024 * 1024, "MAX_AGE": 5.0}
