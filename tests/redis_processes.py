@@ -52,11 +52,23 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    @property
+    def logfile(self) -> str:
+        return os.path.join(self.workdir, "redis.log")
+
+    def log_tail(self, lines: int = 25) -> str:
+        """The end of the server's log (for a failure message)."""
+        try:
+            with open(self.logfile) as log:
+                return "".join(log.readlines()[-lines:])
+        except OSError as exc:
+            return f"(no log: {exc})"
+
     def start(self, *extra: str) -> None:
         """Start (or restart) on the same port; an ``dump.rdb`` in the workdir is loaded."""
         command = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
-        command += ["--dir", self.workdir, *extra]
+        command += ["--dir", self.workdir, "--logfile", self.logfile, *extra]
         self.process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
