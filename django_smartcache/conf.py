@@ -7,6 +7,7 @@ caches the result; Django's ``setting_changed`` signal (sent by
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,6 +198,19 @@ def get_settings() -> SmartcacheSettings:
 
 
 RESET_ON = ("SMARTCACHE", "CACHES")  # per-process state rebuilt when these change
+
+
+def from_django_settings(fn: Any) -> Any:
+    """Memoize ``fn()``, a value read from Django's settings on every request, until any
+    setting changes (``override_settings``): ``settings.X`` costs a lazy-object lookup each
+    time, and the hit path reads several."""
+    cached = functools.cache(fn)
+
+    def receiver_(**kwargs: Any) -> None:
+        cached.cache_clear()
+
+    setting_changed.connect(receiver_, weak=False, dispatch_uid=f"{fn.__module__}.{fn.__name__}")
+    return cached
 
 
 def on_settings_change(reset: Any) -> Any:

@@ -92,6 +92,31 @@ def test_a_deleted_entry_is_not_served_from_memory(tier, real_redis):
     assert answer(2) == 4 and len(calls) == 2
 
 
+def test_a_local_hit_hands_out_a_value_of_its_own_unless_nothing_in_it_can_change(
+    tier, real_redis
+):
+    """A list from a cached function is decoded anew on every local hit (the caller may
+    change it); a page (a tuple of strings, bytes and numbers) is decoded once and shared."""
+
+    @cached(60)
+    def rows(n: int) -> list:
+        return [n, [n]]
+
+    @cached(60)
+    def frozen(n: int) -> tuple:
+        return (n, (str(n), b"x"), 1.5, None)
+
+    for fn in (rows, frozen):
+        fn(1), fn(1)  # computed, then kept locally
+    first = rows(1)
+    first.append("changed by a caller")
+    first[1].append("and deeper")
+    assert rows(1) == [1, [1]], "a caller's change reached the next hit"
+    assert rows(1) is not rows(1)
+    assert frozen(1) is frozen(1) and frozen(1) == (1, ("1", b"x"), 1.5, None)
+    assert local.stats()["hits"] >= 5
+
+
 def test_losing_the_push_connection_drops_everything(tier, client, shop, redis_commands):
     _hot(client, "/catalog/")
     server = redis.Redis.from_url(get_store().cache.client._server[0])

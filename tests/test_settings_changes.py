@@ -28,3 +28,17 @@ def test_an_override_of_smartcache_settings_applies_at_once_and_ends_with_it(sho
     with override_settings(SMARTCACHE={"ENABLED": False}):
         assert status(client.get("/catalog/")) == "BYPASS"
     assert status(client.get("/catalog/")) == "HIT"
+
+
+def test_django_settings_read_on_every_request_follow_override_settings(client, shop):
+    """The hit path memoizes a few Django settings (``conf.from_django_settings``); any
+    setting change clears them, so a user's ``override_settings`` takes effect at once."""
+    from django_smartcache.core import privacy
+    from django_smartcache.frontends import http
+
+    before = http._django()
+    with override_settings(USE_TZ=not before[1], SESSION_COOKIE_NAME="other_session"):
+        assert http._django()[1:] == (not before[1], "other_session")
+    with override_settings(CSRF_COOKIE_NAME="other_csrf"):
+        assert privacy._exempt_cookie("other_csrf") and not privacy._exempt_cookie("csrftoken")
+    assert http._django() == before and privacy._exempt_cookie("csrftoken")

@@ -34,6 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
+from ..conf import from_django_settings
 from .context import active_frames, record_reads
 from .standins import (
     Recorder,
@@ -77,11 +78,16 @@ def before_the_view(request: Any) -> set[str] | None:
     return None if where is None else where.before
 
 
-def _exempt_cookie(key: Any) -> bool:
+@from_django_settings
+def _exempt_cookies() -> frozenset[str]:
     names = {"messages"}  # django.contrib.messages' CookieStorage.cookie_name
     if not settings.CSRF_USE_SESSIONS:
         names.add(settings.CSRF_COOKIE_NAME)
-    return key in names
+    return frozenset(names)
+
+
+def _exempt_cookie(key: Any) -> bool:
+    return key in _exempt_cookies()
 
 
 WatchedCookies = _watched_dict(COOKIES, lambda key: not _exempt_cookie(key))

@@ -7,6 +7,7 @@ cookies and ``Vary: Cookie``, so it checks what those will do instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import time
@@ -18,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone, translation
 from django.utils.functional import SimpleLazyObject, empty
 
+from ..conf import from_django_settings
 from ..core import privacy
 from ..core.standins import Recorder
 from . import csrf
@@ -62,11 +64,9 @@ class Visitor:
             self.read_before = before and _holds_more_than_csrf(self.session)
         user = getattr(request, "user", None)
         if user is not None and _surely_anonymous(request, user):
-            from django.contrib.auth.models import AnonymousUser
-
             # What AuthenticationMiddleware's get_user() / auser() would return, without
             # reading the (empty) session; they cache their result under these names.
-            request._cached_user = request._acached_user = AnonymousUser()
+            request._cached_user = request._acached_user = _anonymous_user()()
             authenticated, self.checked_session = False, True
         else:
             authenticated = bool(user is not None and user.is_authenticated)
@@ -97,6 +97,19 @@ def _holds_more_than_csrf(session: Any) -> bool:
         return True
 
 
+@from_django_settings
+def _django() -> tuple[bool, bool, str]:
+    """``USE_I18N``, ``USE_TZ``, ``SESSION_COOKIE_NAME`` (read on every page request)."""
+    return settings.USE_I18N, settings.USE_TZ, settings.SESSION_COOKIE_NAME
+
+
+@functools.cache
+def _anonymous_user() -> type:
+    from django.contrib.auth.models import AnonymousUser
+
+    return AnonymousUser
+
+
 def _surely_anonymous(request: HttpRequest, user: Any) -> bool:
     """AuthenticationMiddleware's own lazy user, not loaded yet, and no session cookie.
 
@@ -111,11 +124,12 @@ def _surely_anonymous(request: HttpRequest, user: Any) -> bool:
         type(user) is SimpleLazyObject
         and user._wrapped is empty
         and getattr(user.__dict__.get("_setupfunc"), "__module__", None) == _AUTH_MIDDLEWARE
-        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and _django()[2] not in request.COOKIES
     )
 
 
 _queries: dict[tuple[str, frozenset[str] | None], str] = {}
+_page_keys: dict[tuple[Any, ...], str] = {}  # what a key is made of -> the key (memoized)
 _QUERIES_MAX = 10_000
 
 
@@ -145,13 +159,28 @@ def page_key(
 
     With ``query_params``, only those query parameters are part of the key.
     """
-    query = _normal_query(request.META.get("QUERY_STRING", ""), query_params)
-    parts = [request.scheme or "", request.get_host(), request.path, query, visitor]
-    if settings.USE_I18N:
-        parts.append(translation.get_language() or "")
-    if settings.USE_TZ:
-        parts.append(timezone.get_current_timezone_name())
-    return f"page:{key_prefix}:{deps_id}:{_digest(chr(0).join(parts))}"
+    use_i18n, use_tz, _ = _django()
+    parts = (
+        request.scheme or "",
+        request.get_host(),
+        request.path,
+        request.META.get("QUERY_STRING", ""),
+        query_params,
+        visitor,
+        (translation.get_language() or "") if use_i18n else None,
+        timezone.get_current_timezone_name() if use_tz else None,
+        key_prefix,
+        deps_id,
+    )
+    found = _page_keys.get(parts)
+    if found is None:
+        query = _normal_query(parts[3], query_params)
+        named = [*parts[:3], query, visitor, *(p for p in parts[6:8] if p is not None)]
+        found = f"page:{key_prefix}:{deps_id}:{_digest(chr(0).join(named))}"
+        if len(_page_keys) >= _QUERIES_MAX:
+            _page_keys.clear()
+        _page_keys[parts] = found
+    return found
 
 
 def variant_key(request: HttpRequest, base: str, headers: tuple[str, ...]) -> str:
@@ -243,7 +272,9 @@ def refusal(
 def freeze(response: HttpResponse, content: bytes, tokens: bool) -> tuple[Any, ...]:
     """What is stored of a response: status, headers, body, when it was made, and
     whether the body holds CSRF placeholders to fill in per visitor."""
-    headers = [(k, v) for k, v in response.items() if k.lower() != "age"]
+    # A tuple of tuples: nothing in what is stored can change, so the local tier hands the
+    # decoded page to every hit as it is (``stores.local``).
+    headers = tuple((k, v) for k, v in response.items() if k.lower() != "age")
     return (response.status_code, headers, content, time.time(), tokens)
 
 

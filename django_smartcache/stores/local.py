@@ -3,7 +3,8 @@ by Redis's invalidation pushes (``SMARTCACHE["LOCAL"]``, opt-in; standalone Redi
 
 What it keeps: the raw bytes of entries this process found valid in Redis (a HIT), with
 the names of every tag of their stamp, in an LRU bounded by ``MAX_BYTES``. Each copy is
-decoded again on every local hit (a caller may change what it gets back).
+decoded again on every local hit (a caller may change what it gets back), unless nothing in
+it can change (a stored page: a tuple of strings, bytes and numbers), then decoded once.
 
 How it stays coherent: a dedicated connection subscribes to ``__redis__:invalidate``, and
 a second one turns on ``CLIENT TRACKING ON REDIRECT <first> BCAST PREFIX <tag keys>
@@ -46,12 +47,27 @@ _CONNECTION_OPTIONS = frozenset(
 )
 
 
+NOT_SHARED = object()  # a copy's ``value`` when each hit must decode its own
+# What a decoded value may be made of to be handed to every hit as it is: nothing in it
+# can be changed (a stored page is a tuple of these; a function's list is decoded anew).
+_IMMUTABLE = (str, bytes, int, float, complex, bool, type(None))
+
+
+def _immutable(value: Any, depth: int = 0) -> bool:
+    if isinstance(value, _IMMUTABLE):
+        return True
+    if type(value) in (tuple, frozenset) and depth < 4:
+        return all(_immutable(item, depth + 1) for item in value)
+    return False
+
+
 class Copy(NamedTuple):
     body: bytes  # the entry's encoded body
     stamp: tuple[str, ...]  # every tag of its stamp
     keys: tuple[bytes, ...]  # the Redis keys whose change drops it (entry, tags)
     expires: float  # monotonic: its max age or its freshness, whichever comes first
     size: int
+    value: Any  # the decoded value, if nothing in it can change; else NOT_SHARED
 
 
 class LocalTier:
@@ -198,8 +214,17 @@ class LocalTier:
                 return None
             return self.pushes
 
-    def put(self, key: str, body: bytes, stamp: tuple[str, ...], fresh_ms: int, mark: int) -> None:
-        """Keep a copy of an entry found valid in Redis by a read that started at ``mark``."""
+    def put(
+        self,
+        key: str,
+        body: bytes,
+        stamp: tuple[str, ...],
+        fresh_ms: int,
+        mark: int,
+        value: Any = NOT_SHARED,
+    ) -> None:
+        """Keep a copy of an entry found valid in Redis by a read that started at ``mark``
+        (``value``: ``body`` decoded; kept to hand out as is only if nothing in it can change)."""
         size = len(body) + len(key) + sum(len(t) for t in stamp) + 200
         if size > self.max_bytes:
             return
@@ -212,7 +237,8 @@ class LocalTier:
             prefix = self.store.tag_prefix
             keys = (self.store.entry_key(key).encode(), *((prefix + t).encode() for t in stamp))
             self._evict(key)
-            self.copies[key] = Copy(body, stamp, keys, expires, size)
+            shared = value if value is not NOT_SHARED and _immutable(value) else NOT_SHARED
+            self.copies[key] = Copy(body, stamp, keys, expires, size, shared)
             self.bytes += size
             for name in keys:
                 self.by_key.setdefault(name, set()).add(key)

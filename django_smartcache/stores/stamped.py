@@ -16,6 +16,7 @@ from typing import Any
 
 from ..conf import get_settings
 from .base import EARLY, HIT, MISS, PASS, REVOKED, STALE, VARY, ReadResult, Store
+from .local import NOT_SHARED
 
 LEARNED_MAX = 10_000  # keys whose run-time tags this process remembers
 
@@ -62,7 +63,8 @@ class StampedStore(Store):
         if tier is not None:
             copy = tier.get(key, tags)
             if copy is not None:
-                return ReadResult(HIT, self._decode(copy.body), copy.stamp if want_tags else ())
+                value = copy.value if copy.value is not NOT_SHARED else self._decode(copy.body)
+                return ReadResult(HIT, value, copy.stamp if want_tags else ())
             mark = tier.mark()
         local = (tier, mark) if mark is not None else None
         for _ in range(3):
@@ -111,9 +113,10 @@ class StampedStore(Store):
                 due = now_ms + int(duration) * self.early_factor() if int(duration) else now_ms
                 if not fresh_ms or due < fresh_ms:
                     names = tuple(n.decode() for n in parts[0::2])
+                    value = self._decode(body)
                     if local is not None:
-                        local[0].put(key, body, names, fresh_ms, local[1])
-                    return ReadResult(HIT, self._decode(body), names if want_tags else ())
+                        local[0].put(key, body, names, fresh_ms, local[1], value)
+                    return ReadResult(HIT, value, names if want_tags else ())
                 state = EARLY if now_ms < fresh_ms else STALE
             elif get_settings().STALE_ON_INVALIDATION:
                 state = REVOKED
