@@ -27,6 +27,7 @@ def _fresh_state():
     breaker._breakers.clear()
     sending._pending.clear()
     sending._unheld.clear()
+    sending._releasing.clear()
     stats.reset()  # no hit counters carried over, no flush due during the test
     recovery.reset()  # no outbox check due mid-test from rows an earlier test left
     yield
@@ -77,6 +78,7 @@ def clean_outbox(transactional_db):
     breaker._breakers.clear()
     sending._pending.clear()
     sending._unheld.clear()
+    sending._releasing.clear()
     recovery.reset()
 
 

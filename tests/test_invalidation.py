@@ -190,10 +190,10 @@ def test_a_pending_bump_stays_pending_while_it_is_retried(db, monkeypatch):
     started, release = threading.Event(), threading.Event()
     real = store.bump
 
-    def slow_bump(tags, hold=0.0):
+    def slow_bump(tags, hold=0.0, **options):
         started.set()
         assert release.wait(10)
-        return real(tags, hold)
+        return real(tags, hold, **options)
 
     monkeypatch.setattr(store, "bump", slow_bump)
     sending.keep_pending("default", ["m:testapp.product"])

@@ -15,6 +15,10 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 
+from django_smartcache import cached
+from django_smartcache.core.tags import bump_tags
+from django_smartcache.invalidation import sending
+from django_smartcache.stores.factory import get_store
 from tests.helpers import status
 from tests.testapp.models import Category, Product
 
@@ -124,3 +128,32 @@ def test_the_end_of_a_request_notices_the_commit(laptop, manual):
     request_finished.send(sender=None)
     read_catalog()
     assert read_catalog() == ("Laptop=9.00", "HIT")
+
+
+@pytest.mark.parametrize("alias", ["default", "locmem"])
+def test_another_write_keeps_a_hold_and_only_the_holders_bump_ends_it(alias, monkeypatch):
+    """A held tag's entries are neither served nor stored; a plain bump (another row,
+    another process, an outbox flush) keeps it held; the holding transaction's own bump
+    (``release``) ends it. On every store (Lua on Redis and Cluster, Python elsewhere)."""
+    monkeypatch.setattr(sending, "_extra_aliases", set(sending._extra_aliases))
+    calls = []
+
+    @cached(60, depends_on=["hold-test"], cache=alias)
+    def value() -> int:
+        calls.append(1)
+        return len(calls)
+
+    def computed(times: int = 2) -> int:
+        before = len(calls)
+        for _ in range(times):
+            value()
+        return len(calls) - before
+
+    store, tags = get_store(alias), bump_tags(["hold-test"])
+    assert computed() == 1  # stored, then served
+    store.bump(tags, hold=60)
+    assert computed() == 2, "an entry of a held tag was served or stored"
+    store.bump(tags)
+    assert computed() == 2, "another write's bump ended the hold"
+    store.bump(tags, release=True)
+    assert computed() == 1, "the holder's own bump did not end the hold"

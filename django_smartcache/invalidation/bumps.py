@@ -12,6 +12,7 @@ processes, and a process that died right after commit, cannot lose them
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
@@ -22,7 +23,18 @@ from ..core.breaker import breaker
 from ..core.tags import GLOBAL, Dependency, bump_tags, dependency_models
 from ..stores.factory import get_store
 from . import autocommit, backlog, leases, outbox
-from .sending import HOLD_TTL, aliases, bump, forget_unheld, not_held, on_landed, retry, use_alias
+from .sending import (
+    HOLD_TTL,
+    aliases,
+    bump,
+    ending,
+    forget_unheld,
+    not_held,
+    on_landed,
+    on_new_alias,
+    retry,
+    use_alias,
+)
 from .tracking import track
 
 __all__ = [
@@ -180,7 +192,7 @@ def bump_on_commit(tags: Iterable[str], using: str | None = None) -> None:
 class _Held:
     """The held tags of one manual transaction on one connection."""
 
-    __slots__ = ("connection", "tags", "row", "hooks", "committed_before", "hook")
+    __slots__ = ("connection", "tags", "row", "hooks", "committed_before", "hook", "__weakref__")
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
@@ -198,13 +210,16 @@ class _Held:
         self.finish()
 
     def finish(self) -> None:
+        with _open_lock:
+            _open.discard(self)
         held = _held_transactions()
         if held.get(self.connection.alias) is self:
             del held[self.connection.alias]
         hooks = self.connection.run_on_commit
         if any(hook is self.hook for hook in hooks):
             hooks[:] = [hook for hook in hooks if hook is not self.hook]
-        landed = bump(sorted(self.tags), keep=self.row is None)
+        ending(self)
+        landed = bump(sorted(self.tags), keep=self.row is None, release=True)
         forget_unheld(self)  # what did not land is pending now
         if landed and self.row is not None:
             with outbox.quiet():
@@ -218,6 +233,19 @@ def _held_transactions() -> dict[str, _Held]:
     return found
 
 
+_open: weakref.WeakSet[_Held] = weakref.WeakSet()  # manual transactions with holds, all threads
+_open_lock = threading.Lock()
+
+
+@on_new_alias
+def _not_held_in_new_alias(alias: str) -> None:
+    """A cache alias first used now missed the holds of the transactions open now."""
+    with _open_lock:
+        entries = list(_open)
+    for entry in entries:
+        not_held(alias, entry, sorted(entry.tags))
+
+
 def hold_until_commit(tags: Iterable[str], connection: Any) -> None:
     """Hold ``tags`` now; bump them once this manual transaction's commit is seen."""
     settle()
@@ -226,6 +254,8 @@ def hold_until_commit(tags: Iterable[str], connection: Any) -> None:
     current = held.get(connection.alias)
     if current is None:
         current = held[connection.alias] = _Held(connection)
+        with _open_lock:
+            _open.add(current)
         connection.run_on_commit.append(current.hook)  # run by set_autocommit(True) after commit()
     current.tags.update(tags)
     current.row = outbox.record(connection, current.tags, current.row)

@@ -150,8 +150,9 @@ def _flush_rows(alias: str, everything: bool, force: str | None, bump: Any) -> t
     if main.vendor == "sqlite":
         # One writer per file: a second connection would wait on any lock this thread
         # holds. Outside a transaction, this thread's own connection sees only committed
-        # rows; inside one, it would see its own uncommitted rows, so wait until later.
-        if main.in_atomic_block:
+        # rows; inside one (atomic or manual), it would see its own uncommitted rows, and
+        # bumping them would end a manual transaction's hold before its commit: later.
+        if main.in_atomic_block or not main.get_autocommit():
             return 0, True
         use = partial(nullcontext, main)
     else:

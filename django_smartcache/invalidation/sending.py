@@ -27,10 +27,12 @@ _extra_aliases: set[str] = set()
 # tags it sent, as they were when it took them (``_bump_alias``).
 _pending: dict[str, dict[str, int]] = {}
 _generations = itertools.count(1)
+_releasing: dict[str, set[str]] = {}  # alias -> pending tags whose bump ends their holds
 # alias -> manual transactions' writes whose hold did not reach that cache (``_unheld``).
 _unheld: dict[str, dict[object, tuple[Any, tuple[str, ...], float]]] = {}
 _lock = threading.Lock()
 _landed_listeners: list[Callable[[list[str]], None]] = []
+_new_alias_listeners: list[Callable[[str], None]] = []
 
 
 def on_landed(listener: Callable[[list[str]], None]) -> None:
@@ -39,9 +41,22 @@ def on_landed(listener: Callable[[list[str]], None]) -> None:
 
 
 def use_alias(alias: str | None) -> None:
-    """Remember a cache alias that entries are stored in (bumps reach it too)."""
-    if alias:
+    """Remember a cache alias that entries are stored in (bumps reach it too).
+
+    A new one did not get the holds of the manual transactions open now (they reached
+    the aliases known then): they count as missed there (``not_held``)."""
+    if alias and alias not in _extra_aliases:
+        new = alias not in aliases()
         _extra_aliases.add(alias)
+        if new:
+            for listener in _new_alias_listeners:
+                listener(alias)
+
+
+def on_new_alias(listener: Callable[[str], None]) -> Callable[[str], None]:
+    """Call ``listener(alias)`` when a cache alias is first used (``use_alias``)."""
+    _new_alias_listeners.append(listener)
+    return listener
 
 
 def aliases() -> list[str]:
@@ -49,17 +64,22 @@ def aliases() -> list[str]:
     return [default, *sorted(_extra_aliases - {default})]
 
 
-def bump(tags: Iterable[str], *, force: str | None = None, keep: bool = True) -> bool:
+def bump(
+    tags: Iterable[str], *, force: str | None = None, keep: bool = True, release: bool = False
+) -> bool:
     """Bump ``tags`` now in every cache this process stores entries in.
 
     Returns whether the bump reached all of them. A cache whose breaker is open is
     not tried (the bump waits in ``_pending``), except ``force``, the cache a
     recovering request is probing. With ``keep``, a bump that did not land is also
     written to the outbox, so that it outlives this process; callers whose bump
-    already has an outbox row pass ``keep=False``.
+    already has an outbox row pass ``keep=False``. ``release``: the bump of a manual
+    transaction that held its tags (it ends their hold; ``Store.bump``).
     """
     tags = list(tags)
-    landed = [_bump_alias(alias, tags, force=alias == force) for alias in aliases()]
+    landed = [
+        _bump_alias(alias, tags, force=alias == force, release=release) for alias in aliases()
+    ]
     if tags and all(landed):
         for listener in _landed_listeners:
             listener(tags)
@@ -82,21 +102,21 @@ def _bump_later(tags: list[str], delay: float) -> None:
     timer.start()
 
 
-def _keep(alias: str, tags: Iterable[str]) -> None:
-    """Add ``tags`` to the pending bumps of ``alias``, in a new generation (under ``_lock``)."""
-    generation = next(_generations)
-    found = _pending.setdefault(alias, {})
-    for tag in tags:
-        found[tag] = generation
-
-
-def keep_pending(alias: str, tags: Iterable[str]) -> None:
-    """Count ``tags`` as not landed in ``alias`` (retried; the process bypasses it)."""
+def keep_pending(alias: str, tags: Iterable[str], release: bool = False) -> None:
+    """Count ``tags`` as not landed in ``alias`` (retried; the process bypasses it), in a
+    new generation; with ``release``, their retry ends holds too."""
     with _lock:
-        _keep(alias, tags)
+        generation = next(_generations)
+        found = _pending.setdefault(alias, {})
+        for tag in tags:
+            found[tag] = generation
+        if release:
+            _releasing.setdefault(alias, set()).update(found.keys() & set(tags))
 
 
-def _bump_alias(alias: str, tags: Iterable[str], *, force: bool = False) -> bool:
+def _bump_alias(
+    alias: str, tags: Iterable[str], *, force: bool = False, release: bool = False
+) -> bool:
     # Pending tags stay in ``_pending`` while they are being bumped again: until the bump
     # has landed, other threads must still see them (``retry``: serve nothing from the
     # cache). Once it landed, only the tags it sent are removed, and only if no other
@@ -104,18 +124,21 @@ def _bump_alias(alias: str, tags: Iterable[str], *, force: bool = False) -> bool
     # was in flight: this one did not cover it); those stay for the retry.
     with _lock:
         sent = dict(_pending.get(alias, {}))
+        # One pending release makes the whole bump a release (holds of the same tags by
+        # other manual transactions end early too: docs, "Manual transactions").
+        release = release or bool(_releasing.get(alias, set()) & sent.keys())
     todo = set(sent)
     todo.update(tags)
     if not todo:
         return True
     guard = breaker(alias)
     if not force and not guard.allow():
-        keep_pending(alias, todo)  # the cache is being skipped: keep it for the retry
+        keep_pending(alias, todo, release)  # the cache is being skipped: keep it for the retry
         return False
     try:
-        get_store(alias).bump(sorted(todo))
+        get_store(alias).bump(sorted(todo), release=release)
     except Exception as exc:
-        keep_pending(alias, todo)
+        keep_pending(alias, todo, release)
         guard.failed(exc, "invalidating")
         return False
     with _lock:
@@ -126,6 +149,11 @@ def _bump_alias(alias: str, tags: Iterable[str], *, force: bool = False) -> bool
                     del left[tag]
             if not left:
                 del _pending[alias]
+        releasing = _releasing.get(alias)
+        if releasing is not None:
+            releasing.intersection_update(_pending.get(alias, {}))
+            if not releasing:
+                del _releasing[alias]
     guard.succeeded()
     return True
 
@@ -162,10 +190,31 @@ def retry(alias: str) -> bool:
 # again by the first request that finds the cache back, so other processes see it too.
 
 
+class _Missed:
+    """One manual-transaction write whose hold did not reach a cache."""
+
+    __slots__ = ("entry", "tags", "until", "sending", "ending")
+
+    def __init__(self, entry: Any, tags: tuple[str, ...]) -> None:
+        self.entry, self.tags = entry, tags
+        self.until = time.monotonic() + HOLD_TTL  # a hold in Redis would be gone by then
+        self.sending = False  # a request is sending its hold now (one at a time)
+        self.ending = False  # its transaction ended: its own bump is on its way
+
+
 def not_held(alias: str, entry: Any, tags: list[str]) -> None:
     with _lock:
-        found = _unheld.setdefault(alias, {})
-        found[object()] = (entry, tuple(tags), time.monotonic() + HOLD_TTL)
+        _unheld.setdefault(alias, {})[object()] = _Missed(entry, tuple(tags))
+
+
+def ending(entry: Any) -> None:
+    """``entry``'s transaction ended; call before its bump is sent (a hold sent again
+    that lands after that bump is then lifted by the sender)."""
+    with _lock:
+        for waiting in _unheld.values():
+            for missed in waiting.values():
+                if missed.entry is entry:
+                    missed.ending = True
 
 
 def forget_unheld(entry: Any) -> None:
@@ -173,31 +222,45 @@ def forget_unheld(entry: Any) -> None:
     with _lock:
         for alias in list(_unheld):
             waiting = _unheld[alias]
-            for key in [k for k, held in waiting.items() if held[0] is entry]:
+            for key in [k for k, missed in waiting.items() if missed.entry is entry]:
                 del waiting[key]
             if not waiting:
                 del _unheld[alias]
 
 
+def _drop(alias: str, key: object) -> None:
+    """(under ``_lock``)"""
+    waiting = _unheld.get(alias)
+    if waiting is not None:
+        waiting.pop(key, None)
+        if not waiting:
+            del _unheld[alias]
+
+
 def _hold_again(alias: str) -> None:
     """Send the holds that did not reach ``alias`` (a request found it back)."""
     with _lock:
-        waiting = list(_unheld.get(alias, {}).items())
-    for key, (_, tags, until) in waiting:
-        alive = time.monotonic() < until  # past HOLD_TTL, a hold in Redis would be gone
-        if alive:
+        todo = [
+            (key, missed)
+            for key, missed in _unheld.get(alias, {}).items()
+            if not missed.sending and not missed.ending
+        ]
+        for _, missed in todo:
+            missed.sending = True
+    for key, missed in todo:
+        if time.monotonic() < missed.until:
             try:
-                get_store(alias).bump(tags, hold=HOLD_TTL)
+                get_store(alias).bump(missed.tags, hold=HOLD_TTL)
             except Exception as exc:
+                with _lock:
+                    for _, later in todo:
+                        later.sending = False
                 breaker(alias).failed(exc, "invalidating")
                 return
         with _lock:
-            found = _unheld.get(alias, {})
-            ended = key not in found
-            found.pop(key, None)
-            if not found:
-                _unheld.pop(alias, None)
-        if ended and alive:
-            # The transaction ended while this hold was on its way: its bump may have
-            # come first; one more lifts the hold at once (rather than after HOLD_TTL).
-            _bump_alias(alias, tags, force=True)  # (``retry`` runs it: allowed)
+            _drop(alias, key)
+            lift = missed.ending
+        if lift:
+            # The transaction ended while this hold was on its way: its own bump may have
+            # landed first; one more ends the hold at once (rather than after HOLD_TTL).
+            _bump_alias(alias, missed.tags, force=True, release=True)  # (``retry`` runs it)

@@ -85,13 +85,15 @@ class Store:
         """Drop one entry."""
         raise NotImplementedError
 
-    def bump(self, tags: Sequence[str], hold: float = 0.0) -> None:
+    def bump(self, tags: Sequence[str], hold: float = 0.0, release: bool = False) -> None:
         """Give every tag a new token (one atomic step where the backend allows).
 
         Model tags (``m:...``) and the global tag also record when they were bumped
         (see ``bump_times``), in the same step. With ``hold`` (seconds), the new
         tokens are *held* (``is_held``): no entry is stored with them, and they
-        expire after ``hold`` unless a plain bump replaces them first.
+        expire after ``hold``. A plain bump keeps a held token held (with a new value:
+        another write to the tag must not end a hold whose commit is not seen yet);
+        ``release`` ends it (the holding transaction's own bump).
         """
         raise NotImplementedError
 
@@ -133,6 +135,12 @@ class Store:
     def now_seed() -> int:
         """Seed for a missing counter: above any value a lost counter could have had."""
         return time.time_ns() // 1000
+
+
+def held_until(token: Any) -> str:
+    """The ``until`` (epoch ms) of a held token."""
+    text = token.decode() if isinstance(token, bytes) else str(token)
+    return text.partition("-H")[2].partition("-")[0]
 
 
 def is_held(token: Any) -> bool:

@@ -27,6 +27,7 @@ from .base import (
     VARY,
     ReadResult,
     Store,
+    held_until,
     is_held,
 )
 
@@ -156,10 +157,14 @@ class CacheStore(Store):
     def delete(self, key: str) -> None:
         self._cache.delete(f"{self.prefix}:e:{key}")
 
-    def bump(self, tags: Sequence[str], hold: float = 0.0) -> None:
+    def bump(self, tags: Sequence[str], hold: float = 0.0, release: bool = False) -> None:
         if not tags:
             return
         cache = self._cache
+        tags = list(dict.fromkeys(tags))
+        # Still held (and not released): held again with a new value (not atomic with the
+        # write below on these backends; see Store.bump).
+        kept = {} if hold or release else cache.get_many([self._tag(t) for t in tags])
         key = f"{self.prefix}:seq"
         cache.add(key, self.now_seed(), None)
         try:
@@ -168,8 +173,13 @@ class CacheStore(Store):
             cache.add(key, self.now_seed(), None)
             seq = cache.incr(key)
         until = f"H{int((time.time() + hold) * 1000)}-" if hold else ""
-        token = f"{seq}-{until}{secrets.token_hex(8)}"
-        cache.set_many({self._tag(t): token for t in dict.fromkeys(tags)}, None)
+        random = secrets.token_hex(8)
+        tokens = {}
+        for tag in tags:
+            current = kept.get(self._tag(tag))
+            held = f"H{held_until(current)}-" if is_held(current) else until
+            tokens[self._tag(tag)] = f"{seq}-{held}{random}"
+        cache.set_many(tokens, None)
         now = time.time()
         times = {self._bumped(t): now for t in tags if t == GLOBAL or t.startswith("m:")}
         if times:

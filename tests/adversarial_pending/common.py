@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from django_smartcache.core import breaker
 from django_smartcache.invalidation import recovery, sending
@@ -62,3 +63,28 @@ def in_thread(fn):
     out: dict = {}
     started(fn, out).join(10)
     return out["v"]
+
+
+@contextmanager
+def manual_transaction():
+    """``set_autocommit(False)`` for the block; whatever it left open is rolled back after
+    (PostgreSQL refuses ``set_autocommit(True)`` inside a transaction, hiding the failure)."""
+    transaction.set_autocommit(False)
+    try:
+        yield
+    finally:
+        try:
+            transaction.set_autocommit(True)  # (Django's commit hooks run here)
+        except DatabaseError:  # left inside a transaction: the block failed before commit()
+            transaction.rollback()
+            transaction.set_autocommit(True)
+
+
+def fill_commit_and_read():
+    """Another thread reads /catalog/ (and may store it); this thread commits; a third
+    thread reads after the commit returned. Both responses."""
+    from django.test import Client
+
+    filled = in_thread(lambda: Client().get("/catalog/"))
+    transaction.commit()
+    return filled, in_thread(lambda: Client().get("/catalog/"))

@@ -43,10 +43,10 @@ def test_a_failed_bump_erased_by_a_concurrent_landing_one_is_lost(shop, monkeypa
         writer_r: set[int] = set()  # R's thread
         fail_w = threading.Event()
 
-        def bump(tags, hold=0.0):
+        def bump(tags, hold=0.0, **options):
             if fail_w.is_set() and threading.current_thread() is threading.main_thread():
                 raise RedisConnectionError("connection reset")
-            real(tags, hold)
+            real(tags, hold, **options)
             if threading.get_ident() in writer_r:
                 applied.set()
                 assert release.wait(10)

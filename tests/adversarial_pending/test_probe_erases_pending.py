@@ -45,10 +45,10 @@ def test_a_landing_bump_erases_tags_another_thread_added_meanwhile(shop, monkeyp
     applied, release = threading.Event(), threading.Event()
     r_thread: set[int] = set()  # R's thread
 
-    def bump(tags, hold=0.0):
+    def bump(tags, hold=0.0, **options):
         if fail.is_set():
             raise RedisConnectionError("network blip")
-        real(tags, hold)
+        real(tags, hold, **options)
         if threading.get_ident() in r_thread:
             applied.set()  # applied on Redis; R still waits for the reply / WAIT
             assert release.wait(10)
