@@ -11,6 +11,7 @@ urlpatterns = [
     path("bench/smartcache/products/<slug:slug>/", views.product_smartcache),
     path("bench/one-get/products/<slug:slug>/", views.one_get),
     path("bench/constant/products/<slug:slug>/", views.constant),
+    path("bench/csrf-floor/products/<slug:slug>/", views.csrf_floor),
     path("bench/csrf/without-form/<slug:slug>/", views.page_without_form),
     path("bench/csrf/with-form/<slug:slug>/", views.page_with_form),
     path("bench/stampede/smartcache/", views.stampede_smartcache),

@@ -30,7 +30,12 @@ SERVICE = "mymaster"
 SOCKET_TIMEOUT = 0.5  # above WAIT_TIMEOUT: a WAIT must not look like a dead server
 # SENTINEL DEBUG periods (ms). publish-period * 4 is how long a sentinel leaves a demoted
 # master that still says "master" alone before it reconfigures it (8 s by default).
-DEBUG_PERIODS = {"info-period": 100, "ping-period": 100, "publish-period": 250}
+# Faster than the defaults, but not the publish period: a sentinel converts a server that
+# claims to be a master against its config after 4 publish periods, and learns a new
+# config by the others' hellos, sent once a period. At 250 ms, a sentinel that had not yet
+# heard of the failover turned the new master back into a replica 1 s after its promotion
+# (seen in CI-like runs: the old master then stayed master). 1000 ms leaves 4 s.
+DEBUG_PERIODS = {"info-period": 100, "ping-period": 100, "publish-period": 1000}
 
 
 class SentinelProcess:

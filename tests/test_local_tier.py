@@ -92,9 +92,7 @@ def test_a_deleted_entry_is_not_served_from_memory(tier, real_redis):
     assert answer(2) == 4 and len(calls) == 2
 
 
-def test_a_local_hit_hands_out_a_value_of_its_own_unless_nothing_in_it_can_change(
-    tier, real_redis
-):
+def test_a_local_hit_hands_out_a_value_of_its_own_unless_nothing_in_it_can_change(tier, real_redis):
     """A list from a cached function is decoded anew on every local hit (the caller may
     change it); a page (a tuple of strings, bytes and numbers) is decoded once and shared."""
 
