@@ -9,6 +9,7 @@ A reader in another thread has its own connection, so it sees only committed row
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -155,5 +156,8 @@ def test_another_write_keeps_a_hold_and_only_the_holders_bump_ends_it(alias, mon
     assert computed() == 2, "an entry of a held tag was served or stored"
     store.bump(tags)
     assert computed() == 2, "another write's bump ended the hold"
-    store.bump(tags, release=True)
+    store.bump(tags, hold=60)  # a later hold (another transaction, written after it)
+    store.bump(tags, release=int(time.time() * 1000) + 30_000)  # ends holds ending by then
+    assert computed() == 2, "a release ended a hold set after the released one"
+    store.bump(tags, release=int(time.time() * 1000) + 90_000)
     assert computed() == 1, "the holder's own bump did not end the hold"

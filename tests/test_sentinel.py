@@ -66,7 +66,7 @@ CONFIGURATIONS = [
     pytest.param(TWO, BASE, MIN_REPLICAS, None, id=f"{TWO}-min-replicas-to-write=1"),
     pytest.param(TWO, WAIT_ONE, MIN_REPLICAS, True, id=f"{TWO}-both"),
     # Without either, reads older than a landed bump were seen in every run measured (272 to
-    # 1,034 per failover), but how many depends on timing: printed, not asserted.
+    # 5,056 per failover), but how many depends on timing: printed, not asserted.
     pytest.param(TWO, BASE, (), None, id=f"{TWO}-neither"),
 ]
 

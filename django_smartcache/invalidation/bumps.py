@@ -29,6 +29,7 @@ from .sending import (
     bump,
     ending,
     forget_unheld,
+    held_until_ms,
     not_held,
     on_landed,
     on_new_alias,
@@ -129,8 +130,16 @@ def cover(tags: Iterable[str], using: str) -> None:
     transaction; ``bump_on_commit`` after it then finds the row up to date.
     """
     connection = connections[using]
-    if connection.in_atomic_block:
+    if _in_transaction_that_commits(connection):
         _batch(connection).cover(tags)
+
+
+def _in_transaction_that_commits(connection: Any) -> bool:
+    """Inside ``atomic()`` that Django commits (its on_commit callbacks run then), not an
+    ``atomic()`` inside a manual transaction: Django commits nothing at its end, and keeps
+    its callbacks until ``set_autocommit(True)``, which ``"AUTOCOMMIT": False`` never calls.
+    A write there is held like any other write of the manual transaction."""
+    return connection.in_atomic_block and getattr(connection, "commit_on_exit", True)
 
 
 def _on_commit_first(connection: Any, callback: Callable[[], None]) -> None:
@@ -167,9 +176,9 @@ def bump_on_commit(tags: Iterable[str], using: str | None = None) -> None:
         return
     using = using or DEFAULT_DB_ALIAS
     connection = connections[using]
-    if connection.in_atomic_block:
+    if _in_transaction_that_commits(connection):
         _on_commit_first(connection, _batch(connection).add(tags))
-    elif not connection.get_autocommit():
+    elif connection.in_atomic_block or not connection.get_autocommit():
         hold_until_commit(tags, connection)
     elif not bump(tags, keep=False):  # already committed: keep it, on the written database
         outbox.record(connection, tags)
@@ -192,7 +201,10 @@ def bump_on_commit(tags: Iterable[str], using: str | None = None) -> None:
 class _Held:
     """The held tags of one manual transaction on one connection."""
 
-    __slots__ = ("connection", "tags", "row", "hooks", "committed_before", "hook", "__weakref__")
+    __slots__ = (
+        *("connection", "tags", "row", "hooks", "committed_before", "hook"),
+        *("release_until", "__weakref__"),
+    )
 
     def __init__(self, connection: Any) -> None:
         self.connection = connection
@@ -204,6 +216,11 @@ class _Held:
         self.committed_before = connection.run_commit_hooks_on_set_autocommit_on
         # The entry Django's on_commit() would append: (savepoint ids, callback, robust).
         self.hook = (set(), self, True)
+        self.release_until = 0  # the end of its last hold (epoch ms): its bump ends those
+
+    def held(self, until_ms: int) -> None:
+        """One of its holds landed, ending no later than ``until_ms``."""
+        self.release_until = max(self.release_until, until_ms)
 
     def __call__(self) -> None:
         """Committed (as one of Django's commit hooks, or seen by ``settle``)."""
@@ -219,7 +236,7 @@ class _Held:
         if any(hook is self.hook for hook in hooks):
             hooks[:] = [hook for hook in hooks if hook is not self.hook]
         ending(self)
-        landed = bump(sorted(self.tags), keep=self.row is None, release=True)
+        landed = bump(sorted(self.tags), keep=self.row is None, release=self.release_until)
         forget_unheld(self)  # what did not land is pending now
         if landed and self.row is not None:
             with outbox.quiet():
@@ -258,7 +275,12 @@ def hold_until_commit(tags: Iterable[str], connection: Any) -> None:
             _open.add(current)
         connection.run_on_commit.append(current.hook)  # run by set_autocommit(True) after commit()
     current.tags.update(tags)
-    current.row = outbox.record(connection, current.tags, current.row)
+    if connection.in_atomic_block:
+        # Inside atomic(): its savepoint may be rolled back, with any row written in it. A
+        # row of its own (left to the periodic flush: one more bump, never one less).
+        outbox.record(connection, tags)
+    else:
+        current.row = outbox.record(connection, current.tags, current.row)
     for alias in aliases():
         guard = breaker(alias)
         if not guard.allow():
@@ -266,6 +288,7 @@ def hold_until_commit(tags: Iterable[str], connection: Any) -> None:
             continue
         try:
             get_store(alias).bump(tags, hold=HOLD_TTL)
+            current.held(held_until_ms())
         except Exception as exc:
             not_held(alias, current, tags)
             guard.failed(exc, "invalidating")

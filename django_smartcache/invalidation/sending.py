@@ -27,7 +27,7 @@ _extra_aliases: set[str] = set()
 # tags it sent, as they were when it took them (``_bump_alias``).
 _pending: dict[str, dict[str, int]] = {}
 _generations = itertools.count(1)
-_releasing: dict[str, set[str]] = {}  # alias -> pending tags whose bump ends their holds
+_releasing: dict[str, dict[str, int]] = {}  # alias -> pending tag -> release (Store.bump)
 # alias -> manual transactions' writes whose hold did not reach that cache (``_unheld``).
 _unheld: dict[str, dict[object, tuple[Any, tuple[str, ...], float]]] = {}
 _lock = threading.Lock()
@@ -65,7 +65,7 @@ def aliases() -> list[str]:
 
 
 def bump(
-    tags: Iterable[str], *, force: str | None = None, keep: bool = True, release: bool = False
+    tags: Iterable[str], *, force: str | None = None, keep: bool = True, release: int = 0
 ) -> bool:
     """Bump ``tags`` now in every cache this process stores entries in.
 
@@ -74,7 +74,7 @@ def bump(
     recovering request is probing. With ``keep``, a bump that did not land is also
     written to the outbox, so that it outlives this process; callers whose bump
     already has an outbox row pass ``keep=False``. ``release``: the bump of a manual
-    transaction that held its tags (it ends their hold; ``Store.bump``).
+    transaction that held its tags, the end of its last hold (``Store.bump``).
     """
     tags = list(tags)
     landed = [
@@ -102,21 +102,20 @@ def _bump_later(tags: list[str], delay: float) -> None:
     timer.start()
 
 
-def keep_pending(alias: str, tags: Iterable[str], release: bool = False) -> None:
+def keep_pending(alias: str, tags: Iterable[str], release: int = 0) -> None:
     """Count ``tags`` as not landed in ``alias`` (retried; the process bypasses it), in a
-    new generation; with ``release``, their retry ends holds too."""
+    new generation; with ``release``, their retry ends the holds that end by then."""
     with _lock:
         generation = next(_generations)
         found = _pending.setdefault(alias, {})
+        releasing = _releasing.setdefault(alias, {}) if release else {}
         for tag in tags:
             found[tag] = generation
-        if release:
-            _releasing.setdefault(alias, set()).update(found.keys() & set(tags))
+            if release:
+                releasing[tag] = max(release, releasing.get(tag, 0))
 
 
-def _bump_alias(
-    alias: str, tags: Iterable[str], *, force: bool = False, release: bool = False
-) -> bool:
+def _bump_alias(alias: str, tags: Iterable[str], *, force: bool = False, release: int = 0) -> bool:
     # Pending tags stay in ``_pending`` while they are being bumped again: until the bump
     # has landed, other threads must still see them (``retry``: serve nothing from the
     # cache). Once it landed, only the tags it sent are removed, and only if no other
@@ -124,9 +123,10 @@ def _bump_alias(
     # was in flight: this one did not cover it); those stay for the retry.
     with _lock:
         sent = dict(_pending.get(alias, {}))
-        # One pending release makes the whole bump a release (holds of the same tags by
-        # other manual transactions end early too: docs, "Manual transactions").
-        release = release or bool(_releasing.get(alias, set()) & sent.keys())
+        # A pending release makes the whole bump release up to it (holds of the same tags
+        # that end by then, other transactions' too: docs, "Manual transactions").
+        releasing = _releasing.get(alias, {})
+        release = max([release, *(releasing[t] for t in sent.keys() & releasing.keys())])
     todo = set(sent)
     todo.update(tags)
     if not todo:
@@ -151,7 +151,8 @@ def _bump_alias(
                 del _pending[alias]
         releasing = _releasing.get(alias)
         if releasing is not None:
-            releasing.intersection_update(_pending.get(alias, {}))
+            for tag in releasing.keys() - _pending.get(alias, {}).keys():
+                del releasing[tag]
             if not releasing:
                 del _releasing[alias]
     guard.succeeded()
@@ -188,6 +189,11 @@ def retry(alias: str) -> bool:
 # process bypassing that cache until the transaction's bump lands (``retry``: the breaker
 # may close before the commit, and nothing else would remember the write), and is sent
 # again by the first request that finds the cache back, so other processes see it too.
+
+
+def held_until_ms() -> int:
+    """Read right after a hold landed: no earlier than the end the store gave it."""
+    return int((time.time() + HOLD_TTL) * 1000) + 1
 
 
 class _Missed:
@@ -251,6 +257,7 @@ def _hold_again(alias: str) -> None:
         if time.monotonic() < missed.until:
             try:
                 get_store(alias).bump(missed.tags, hold=HOLD_TTL)
+                missed.entry.held(held_until_ms())
             except Exception as exc:
                 with _lock:
                     for _, later in todo:
@@ -263,4 +270,4 @@ def _hold_again(alias: str) -> None:
         if lift:
             # The transaction ended while this hold was on its way: its own bump may have
             # landed first; one more ends the hold at once (rather than after HOLD_TTL).
-            _bump_alias(alias, missed.tags, force=True, release=True)  # (``retry`` runs it)
+            _bump_alias(alias, missed.tags, force=True, release=held_until_ms())  # (``retry``)

@@ -85,7 +85,7 @@ class Store:
         """Drop one entry."""
         raise NotImplementedError
 
-    def bump(self, tags: Sequence[str], hold: float = 0.0, release: bool = False) -> None:
+    def bump(self, tags: Sequence[str], hold: float = 0.0, release: int = 0) -> None:
         """Give every tag a new token (one atomic step where the backend allows).
 
         Model tags (``m:...``) and the global tag also record when they were bumped
@@ -93,7 +93,9 @@ class Store:
         tokens are *held* (``is_held``): no entry is stored with them, and they
         expire after ``hold``. A plain bump keeps a held token held (with a new value:
         another write to the tag must not end a hold whose commit is not seen yet);
-        ``release`` ends it (the holding transaction's own bump).
+        ``release`` (epoch ms) ends the holds that end by then: the holding transaction's
+        own bump passes the end of its last hold, so a hold set later (by a transaction
+        that wrote after it) stays.
         """
         raise NotImplementedError
 

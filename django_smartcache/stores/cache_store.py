@@ -1,9 +1,11 @@
 """The portable store: the same entry and token rules on any Django cache backend.
 
 Used for LocMem, Memcached, Django's own Redis backend, the database cache...
-The guarantees on correctness hold; those on cost do not: a hit takes one or
-two ``get_many`` calls, lock release is not atomic, and LocMem caches are local
-to one process (the system checks warn about that).
+The guarantees on correctness hold, but for one: a manual transaction's hold made
+at the same moment as another write's bump of the same tag can be lost (two steps
+here, one script on Redis; docs: explanation/invalidation.md). Those on cost do
+not: a hit takes one or two ``get_many`` calls, lock release is not atomic, and
+LocMem caches are local to one process (the system checks warn about that).
 """
 
 from __future__ import annotations
@@ -157,14 +159,15 @@ class CacheStore(Store):
     def delete(self, key: str) -> None:
         self._cache.delete(f"{self.prefix}:e:{key}")
 
-    def bump(self, tags: Sequence[str], hold: float = 0.0, release: bool = False) -> None:
+    def bump(self, tags: Sequence[str], hold: float = 0.0, release: int = 0) -> None:
         if not tags:
             return
         cache = self._cache
         tags = list(dict.fromkeys(tags))
-        # Still held (and not released): held again with a new value (not atomic with the
-        # write below on these backends; see Store.bump).
-        kept = {} if hold or release else cache.get_many([self._tag(t) for t in tags])
+        # Still held (and not released): held again with a new value. Not atomic with the
+        # write below on these backends: a hold or a release made in between is lost (the
+        # module's doc lists what these backends cannot promise).
+        kept = {} if hold else cache.get_many([self._tag(t) for t in tags])
         key = f"{self.prefix}:seq"
         cache.add(key, self.now_seed(), None)
         try:
@@ -177,7 +180,8 @@ class CacheStore(Store):
         tokens = {}
         for tag in tags:
             current = kept.get(self._tag(tag))
-            held = f"H{held_until(current)}-" if is_held(current) else until
+            still = is_held(current) and int(held_until(current)) > release
+            held = f"H{held_until(current)}-" if still else until
             tokens[self._tag(tag)] = f"{seq}-{held}{random}"
         cache.set_many(tokens, None)
         now = time.time()

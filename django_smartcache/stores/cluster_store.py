@@ -266,7 +266,7 @@ class ClusterStore(StampedStore):
         entry_key = self.entry_key(key)
         self._exchange((self._cluster.keyslot(entry_key), [("DEL", entry_key)]))
 
-    def bump(self, tags: Sequence[str], hold: float = 0.0, release: bool = False) -> None:
+    def bump(self, tags: Sequence[str], hold: float = 0.0, release: int = 0) -> None:
         """``BUMP`` on the tag node, one atomic script as on a single Redis."""
         if not tags:
             return
@@ -277,7 +277,7 @@ class ClusterStore(StampedStore):
             repr(time.time()),
             self.tag_prefix,
             int((time.time() + hold) * 1000) if hold else 0,
-            int(release),
+            int(release),  # end holds that end by then (epoch ms; 0: none)
         ]
         conf = get_settings()
         if not conf.WAIT_REPLICAS:

@@ -257,7 +257,7 @@ class RedisStore(StampedStore):
     def delete(self, key: str) -> None:
         self._client.get_client(write=True).delete(self.entry_key(key))
 
-    def bump(self, tags: Sequence[str], hold: float = 0.0, release: bool = False) -> None:
+    def bump(self, tags: Sequence[str], hold: float = 0.0, release: int = 0) -> None:
         if not tags:
             return
         keys = [
@@ -271,7 +271,7 @@ class RedisStore(StampedStore):
             repr(time.time()),
             self.tag_prefix,
             int((time.time() + hold) * 1000) if hold else 0,
-            int(release),
+            int(release),  # end holds that end by then (epoch ms; 0: none)
         ]
         replicas = get_settings().WAIT_REPLICAS
         if not replicas:

@@ -88,3 +88,13 @@ def fill_commit_and_read():
     filled = in_thread(lambda: Client().get("/catalog/"))
     transaction.commit()
     return filled, in_thread(lambda: Client().get("/catalog/"))
+
+
+def cached_catalog() -> None:
+    """/catalog/ (Laptop=999.00) stored and served from the cache."""
+    from django.test import Client
+
+    from tests.helpers import status
+
+    Client().get("/catalog/")
+    assert status(Client().get("/catalog/")) == "HIT"

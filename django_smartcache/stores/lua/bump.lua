@@ -1,16 +1,18 @@
 -- KEYS: seq, bump-times hash, tag keys...
 -- ARGV: random part, now (seq seed), wall-clock seconds, tag key prefix,
---       hold until (epoch ms, '0' = a plain bump), release ('1': end holds too)
+--       hold until (epoch ms, '0' = a plain bump), release (epoch ms: end the holds that
+--       end by then; '0' = none)
 -- Model tags (``m:...``) and the global tag (``g``) also get their bump time in the hash
 -- (bounded: one field per model), for the admin page; same round trip. A plain bump
 -- replaces existing tokens (keeping their TTL) and creates none; a token still held (a
 -- manual transaction's commit not yet seen) stays held, with a new value, unless the bump
--- releases it (that transaction's own bump); a hold creates or replaces every token with a
+-- releases it (that transaction's own bump, up to the end of its last hold: a later
+-- transaction's hold stays); a hold creates or replaces every token with a
 -- held one, without a TTL (see scripts.py).
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[2]) end
 local s = redis.call('INCR', KEYS[1])
 local hold = ARGV[5] ~= '0'
-local release = ARGV[6] == '1'
+local release = tonumber(ARGV[6])
 local now_ms = tonumber(ARGV[3]) * 1000
 local seq = string.format('%d', s)
 local tok = seq .. '-' .. ARGV[1]
@@ -24,7 +26,7 @@ for i = 3, #KEYS do
     if cur then
       local t = tok
       local held = tonumber(string.match(cur, '^%d+%-H(%d+)%-'))
-      if held and held > now_ms and not release then
+      if held and held > now_ms and held > release then
         t = seq .. '-H' .. string.format('%d', held) .. '-' .. ARGV[1]
       end
       redis.call('SET', KEYS[i], t, 'KEEPTTL')
