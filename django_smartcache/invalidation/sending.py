@@ -28,8 +28,8 @@ _extra_aliases: set[str] = set()
 _pending: dict[str, dict[str, int]] = {}
 _generations = itertools.count(1)
 _releasing: dict[str, dict[str, int]] = {}  # alias -> pending tag -> release (Store.bump)
-# alias -> manual transactions' writes whose hold did not reach that cache (``_unheld``).
-_unheld: dict[str, dict[object, tuple[Any, tuple[str, ...], float]]] = {}
+# alias -> manual transactions' writes whose hold did not reach that cache (``not_held``).
+_unheld: dict[str, dict[object, _Missed]] = {}
 _lock = threading.Lock()
 _landed_listeners: list[Callable[[list[str]], None]] = []
 _new_alias_listeners: list[Callable[[str], None]] = []
@@ -226,12 +226,9 @@ def ending(entry: Any) -> None:
 def forget_unheld(entry: Any) -> None:
     """``entry``'s transaction ended and its bump was sent (landed or now pending)."""
     with _lock:
-        for alias in list(_unheld):
-            waiting = _unheld[alias]
+        for alias, waiting in list(_unheld.items()):
             for key in [k for k, missed in waiting.items() if missed.entry is entry]:
-                del waiting[key]
-            if not waiting:
-                del _unheld[alias]
+                _drop(alias, key)
 
 
 def _drop(alias: str, key: object) -> None:
