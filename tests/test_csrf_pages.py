@@ -7,14 +7,27 @@ and the CSRF cookie is set exactly when Django would set it: the form posts for 
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
+from email.utils import parsedate_to_datetime
 from unittest import mock
 
 import pytest
-from django.middleware.csrf import CSRF_ALLOWED_CHARS, _unmask_cipher_token
-from django.test import Client, RequestFactory
+from django.conf import settings
+from django.middleware.csrf import (
+    CSRF_ALLOWED_CHARS,
+    CsrfViewMiddleware,
+    _unmask_cipher_token,
+)
+from django.test import Client, RequestFactory, override_settings
 
-from django_smartcache.frontends.csrf import PLACEHOLDER, _random_string, token_for, unmask
+from django_smartcache.frontends.csrf import (
+    PLACEHOLDER,
+    _mask,
+    _random_string,
+    token_for,
+    unmask,
+)
 from tests.helpers import status
 from tests.views import CALLS
 
@@ -149,3 +162,79 @@ def test_a_malformed_secret_is_left_to_django():
     with mock.patch("django_smartcache.frontends.csrf.get_token", return_value="D" * 64) as dj:
         assert token_for(request) == "D" * 64
     dj.assert_called_once_with(request)
+
+
+def test_the_hits_masking_is_djangos_for_every_pair_of_characters():
+    """Every (secret character, mask character) pair ciphers as Django's own masking does."""
+    chars = CSRF_ALLOWED_CHARS
+    for shift in range(len(chars)):
+        for start in (0, 30):
+            secret = (chars * 2)[start : start + 32]
+            mask = (chars * 3)[start + shift : start + shift + 32]
+            token = mask + _mask(secret, mask)
+            assert _unmask_cipher_token(token) == secret == unmask(token)
+
+
+def _cookie_line(response, name: str) -> tuple[str, float | None]:
+    """The CSRF cookie's ``Set-Cookie`` line with its value and expiry taken out, and
+    the expiry (seconds from now), as the WSGI handler writes them."""
+    line = response.cookies[name].output(header="")
+    value = response.cookies[name].value
+    expires = response.cookies[name]["expires"]
+    when = parsedate_to_datetime(expires).timestamp() - time.time() if expires else None
+    return line.replace(value, "<secret>").replace(expires, "<expires>"), when
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {"CSRF_COOKIE_AGE": None},
+        {"CSRF_COOKIE_AGE": 3600, "CSRF_COOKIE_SAMESITE": "Strict", "CSRF_COOKIE_SECURE": True},
+        {"CSRF_COOKIE_HTTPONLY": True, "CSRF_COOKIE_SAMESITE": None, "CSRF_COOKIE_PATH": "/csrf/"},
+        {"CSRF_COOKIE_NAME": "formtoken", "CSRF_COOKIE_DOMAIN": "testserver"},
+        {"CSRF_COOKIE_AGE": 3600.5},  # a fractional age: left to Django's middleware
+    ],
+)
+def test_a_hit_sets_the_csrf_cookie_exactly_as_djangos_middleware(overrides):
+    """A hit sets the cookie itself (cheaper than ``set_cookie``): the same attributes, the
+    same expiry and the same ``Vary`` as Django's middleware sets on the uncached page,
+    for a first-time visitor and for a returning one (whose cookie is renewed)."""
+    name = overrides.get("CSRF_COOKIE_NAME", "csrftoken")
+    with override_settings(**overrides):
+        first, again = Client(), Client()
+        miss, hit = first.get("/csrf/template/"), again.get("/csrf/template/")
+        renewed = again.get("/csrf/template/")
+        assert [status(miss), status(hit), status(renewed)] == ["MISS", "HIT", "HIT"]
+        django_line, django_expiry = _cookie_line(miss, name)
+        for page in (hit, renewed):
+            line, expiry = _cookie_line(page, name)
+            assert line == django_line, "the hit's CSRF cookie differs from Django's"
+            if django_expiry is None:
+                assert expiry is None
+            else:
+                assert abs(expiry - django_expiry) < 2, "the hit's cookie expires at another time"
+            assert page["Vary"] == miss["Vary"]
+        assert renewed.cookies[name].value == hit.cookies[name].value, "the secret was rotated"
+        assert unmask(token_in(renewed)) == hit.cookies[name].value
+
+
+class ProjectCsrfMiddleware(CsrfViewMiddleware):
+    """A project's own CSRF middleware that sets the cookie its own way."""
+
+    def _set_csrf_cookie(self, request, response):
+        super()._set_csrf_cookie(request, response)
+        response.cookies[settings.CSRF_COOKIE_NAME]["path"] = "/project/"
+
+
+def test_a_project_csrf_middleware_sets_the_cookie_of_a_hit_its_own_way():
+    """With a CSRF middleware of the project's own in place of Django's, the hit leaves the
+    cookie to it, as the uncached page does."""
+    django_csrf = "django.middleware.csrf.CsrfViewMiddleware"
+    own = f"{__name__}.ProjectCsrfMiddleware"
+    with override_settings(
+        MIDDLEWARE=[own if m == django_csrf else m for m in settings.MIDDLEWARE]
+    ):
+        miss, hit = Client().get("/csrf/template/"), Client().get("/csrf/template/")
+    assert [status(miss), status(hit)] == ["MISS", "HIT"]
+    assert miss.cookies["csrftoken"]["path"] == hit.cookies["csrftoken"]["path"] == "/project/"

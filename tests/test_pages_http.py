@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import override_settings
 
@@ -65,6 +66,20 @@ def test_host_is_part_of_the_key(client):
     client.get("/plain/", HTTP_HOST="a.example")
     assert status(client.get("/plain/", HTTP_HOST="b.example")) == "MISS"
     assert status(client.get("/plain/", HTTP_HOST="a.example")) == "HIT"
+
+
+def test_a_host_allowed_once_is_checked_again_when_allowed_hosts_change(client):
+    """Each host's ``ALLOWED_HOSTS`` check is remembered (hits are cheaper), never past a
+    settings change: a host no longer allowed is refused, on the cached page too.
+    (Without CommonMiddleware, which would refuse it before the view.)"""
+    stack = [m for m in settings.MIDDLEWARE if m != "django.middleware.common.CommonMiddleware"]
+    with override_settings(MIDDLEWARE=stack, ALLOWED_HOSTS=["a.example", "b.example"]):
+        assert client.get("/catalog/", HTTP_HOST="a.example").status_code == 200
+        assert status(client.get("/catalog/", HTTP_HOST="a.example")) == "HIT"
+        assert client.get("/catalog/", HTTP_HOST="evil.example").status_code == 400
+    with override_settings(MIDDLEWARE=stack, ALLOWED_HOSTS=["b.example"]):
+        assert client.get("/catalog/", HTTP_HOST="a.example").status_code == 400
+        assert client.get("/catalog/", HTTP_HOST="b.example").status_code == 200
 
 
 @pytest.mark.parametrize("code", [404, 500, 302, 201])

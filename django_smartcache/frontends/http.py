@@ -21,7 +21,7 @@ from django.utils.functional import SimpleLazyObject, empty
 
 from ..conf import from_django_settings
 from ..core import privacy
-from ..core.standins import Recorder
+from ..core.standins import Recorder, real
 from . import csrf
 
 cc_delim_re = re.compile(r"\s*,\s*")  # Django 6.1 dropped django.utils.cache.cc_delim_re
@@ -50,8 +50,11 @@ class Visitor:
     __slots__ = ("part", "session", "checked_session", "read_before")
 
     def __init__(self, request: HttpRequest, cache_authenticated: bool) -> None:
-        self.session = getattr(request, "session", None)
-        before = getattr(self.session, "accessed", False)
+        session = getattr(request, "session", None)
+        if type(session) is Recorder:  # SmartcacheMiddleware's: this check is no read
+            session = real(session)
+        self.session = session
+        before = getattr(session, "accessed", False)
         # Something before the view (a middleware) read the session, cookies or messages:
         # it may have handed what it read on to the view (request.cart). This request
         # then neither gets nor gives a shared copy. SmartcacheMiddleware records such
@@ -162,7 +165,7 @@ def page_key(
     use_i18n, use_tz, _ = _django()
     parts = (
         request.scheme or "",
-        request.get_host(),
+        _host(request),
         request.path,
         request.META.get("QUERY_STRING", ""),
         query_params,
@@ -180,6 +183,37 @@ def page_key(
         if len(_page_keys) >= _QUERIES_MAX:
             _page_keys.clear()
         _page_keys[parts] = found
+    return found
+
+
+@from_django_settings
+def _validated_hosts() -> dict[tuple[Any, ...], str]:
+    """Raw host headers -> ``get_host()`` for them (emptied when any setting changes)."""
+    return {}
+
+
+def _host(request: HttpRequest) -> str:
+    """``request.get_host()``, which checks ``ALLOWED_HOSTS`` on every call (a few µs of
+    a hit), asked once per raw value of the headers it reads: the answer depends on
+    nothing else but settings (``DisallowedHost`` is raised, never remembered). A request
+    class with its own ``get_host`` is asked every time."""
+    if getattr(type(request), "get_host", None) is not HttpRequest.get_host:
+        return request.get_host()
+    meta = request.META
+    raw = (
+        meta.get("HTTP_X_FORWARDED_HOST"),
+        meta.get("HTTP_HOST"),
+        meta.get("SERVER_NAME"),
+        meta.get("SERVER_PORT"),
+        meta.get("HTTP_X_FORWARDED_PORT"),
+    )
+    hosts = _validated_hosts()
+    found = hosts.get(raw)
+    if found is None:
+        found = request.get_host()
+        if len(hosts) >= _QUERIES_MAX:
+            hosts.clear()
+        hosts[raw] = found
     return found
 
 
@@ -281,8 +315,11 @@ def freeze(response: HttpResponse, content: bytes, tokens: bool) -> tuple[Any, .
 def thaw(frozen: tuple[Any, ...], request: HttpRequest) -> HttpResponse:
     """Rebuild a response from :func:`freeze` output for this visitor, with its ``Age``."""
     status, headers, content, created, *rest = frozen
-    if rest and rest[0]:
+    tokens = rest and rest[0]
+    if tokens:
         content = csrf.fill_in(content, request)
     response = HttpResponse(content, status=status, headers=dict(headers))
     response["Age"] = str(max(0, int(time.time() - created)))
+    if tokens and request is not None:
+        csrf.renew_cookie(request, response)
     return response
