@@ -17,7 +17,7 @@ from urllib.parse import parse_qsl
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import timezone, translation
-from django.utils.functional import SimpleLazyObject, empty
+from django.utils.functional import LazyObject, SimpleLazyObject, empty
 
 from ..conf import from_django_settings
 from ..core import privacy
@@ -52,7 +52,9 @@ class Visitor:
     def __init__(self, request: HttpRequest, cache_authenticated: bool) -> None:
         session = getattr(request, "session", None)
         if type(session) is Recorder:  # SmartcacheMiddleware's: this check is no read
-            session = real(session)
+            session = session.__dict__["_target"]
+            if isinstance(session, LazyObject):
+                session = real(session)
         self.session = session
         before = getattr(session, "accessed", False)
         # Something before the view (a middleware) read the session, cookies or messages:
