@@ -13,10 +13,23 @@ Then each worker's local tier, as it last flushed its counters: local hits and b
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from typing import Any
 
-from .common import PORTS, SLUG, VARIANTS, Run, Server, get, ratio, run_wrk, say, spread
+from .common import (
+    PORTS,
+    SLUG,
+    VARIANTS,
+    Run,
+    Server,
+    _proc_jiffies,
+    get,
+    ratio,
+    run_wrk,
+    say,
+    spread,
+)
 from .throughput import warm
 
 PATHS = {
@@ -25,6 +38,7 @@ PATHS = {
     "formless": f"/bench/csrf/without-form/{SLUG}/",
 }
 NAMES = tuple(PATHS)
+HZ = os.sysconf("SC_CLK_TCK")
 
 
 def _workers() -> dict[str, dict[str, int]]:
@@ -64,7 +78,11 @@ def run(
         for r in range(rounds):
             line = []
             for name in NAMES:
+                workers = server.worker_pids()
+                before = sum(_proc_jiffies(pid) for pid in workers)
                 result = run_wrk(server.port, PATHS[name], seconds=seconds, connections=connections)
+                used = sum(_proc_jiffies(pid) for pid in workers) - before
+                result["worker_cpu_us"] = used / HZ / max(1, result["requests"]) * 1e6
                 result["round"] = r + 1
                 samples[name].append(result)
                 line.append(f"{name} {result['rps']:.0f}")
@@ -88,6 +106,14 @@ def run(
         summary[name]["vs_ceiling"] = ratio(
             summary[name]["rps"]["median"], summary["constant"]["rps"]["median"]
         )
+    for name in NAMES:  # what a request costs the workers, over the constant view's
+        summary[name]["worker_cpu_us"] = spread([r["worker_cpu_us"] for r in samples[name]])
+        summary[name]["extra_cpu_us_per_round"] = spread(
+            [
+                a["worker_cpu_us"] - b["worker_cpu_us"]
+                for a, b in zip(samples[name], samples["constant"], strict=True)
+            ]
+        )
     summary["smartcache"]["vs_floor_per_round"] = spread(
         [a["rps"] / b["rps"] for a, b in zip(samples["smartcache"], samples["floor"], strict=True)]
     )
@@ -107,7 +133,11 @@ def run(
         f"{summary['smartcache']['vs_ceiling_per_round']['median']:.2f}x the constant view "
         f"({summary['smartcache']['vs_floor_per_round']['median']:.2f}x the CSRF floor, itself "
         f"{summary['floor']['vs_ceiling_per_round']['median']:.2f}x); a page without a form "
-        f"{summary['formless']['vs_ceiling_per_round']['median']:.2f}x; workers: {workers}"
+        f"{summary['formless']['vs_ceiling_per_round']['median']:.2f}x; worker CPU per request: "
+        f"constant {summary['constant']['worker_cpu_us']['median']:.0f} µs, HIT "
+        f"+{summary['smartcache']['extra_cpu_us_per_round']['median']:.0f} µs, floor "
+        f"+{summary['floor']['extra_cpu_us_per_round']['median']:.0f} µs, without a form "
+        f"+{summary['formless']['extra_cpu_us_per_round']['median']:.0f} µs; workers: {workers}"
     )
     return data
 
@@ -134,6 +164,14 @@ def report_line(data: dict[str, Any]) -> str:
             f", the CSRF floor {s['floor']['vs_ceiling_per_round']['median']:.2f}x (the HIT is "
             f"{s['smartcache']['vs_floor_per_round']['median']:.2f}x it); the same page "
             f"without a form {s['formless']['vs_ceiling_per_round']['median']:.2f}x"
+        )
+    if "worker_cpu_us" in s["constant"]:  # results from before CPU accounting lack it
+        floor += (
+            "; worker CPU per request: constant view "
+            f"{s['constant']['worker_cpu_us']['median']:.0f}"
+            f" µs, HIT +{s['smartcache']['extra_cpu_us_per_round']['median']:.0f} µs, CSRF floor "
+            f"+{s['floor']['extra_cpu_us_per_round']['median']:.0f} µs, without a form "
+            f"+{s['formless']['extra_cpu_us_per_round']['median']:.0f} µs"
         )
     return (
         "| Product page HIT from the local tier (`LOCAL = {}`), same server: vs constant view "
