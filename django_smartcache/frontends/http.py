@@ -129,8 +129,13 @@ def _surely_anonymous(request: HttpRequest, user: Any) -> bool:
         type(user) is SimpleLazyObject
         and user._wrapped is empty
         and getattr(user.__dict__.get("_setupfunc"), "__module__", None) == _AUTH_MIDDLEWARE
-        and _django()[2] not in request.COOKIES
+        and not _has_cookie(request.COOKIES, _django()[2])
     )
+
+
+def _has_cookie(cookies: Any, name: str) -> bool:
+    """``name in cookies``, past SmartcacheMiddleware's recording copy (this is no read)."""
+    return dict.__contains__(cookies, name) if isinstance(cookies, dict) else name in cookies
 
 
 _queries: dict[tuple[str, frozenset[str] | None], str] = {}
@@ -165,9 +170,10 @@ def page_key(
     With ``query_params``, only those query parameters are part of the key.
     """
     use_i18n, use_tz, _ = _django()
+    scheme = request.scheme or ""
     parts = (
-        request.scheme or "",
-        _host(request),
+        scheme,
+        _host(request, scheme),
         request.path,
         request.META.get("QUERY_STRING", ""),
         query_params,
@@ -194,11 +200,12 @@ def _validated_hosts() -> dict[tuple[Any, ...], str]:
     return {}
 
 
-def _host(request: HttpRequest) -> str:
+def _host(request: HttpRequest, scheme: str) -> str:
     """``request.get_host()``, which checks ``ALLOWED_HOSTS`` on every call (a few µs of
-    a hit), asked once per raw value of the headers it reads: the answer depends on
-    nothing else but settings (``DisallowedHost`` is raised, never remembered). A request
-    class with its own ``get_host`` is asked every time."""
+    a hit), asked once per raw value of what it reads (the headers, and the scheme, for
+    the default port): the answer depends on nothing else but settings (``DisallowedHost``
+    is raised, never remembered). A request class with its own ``get_host`` is asked
+    every time."""
     if getattr(type(request), "get_host", None) is not HttpRequest.get_host:
         return request.get_host()
     meta = request.META
@@ -208,6 +215,7 @@ def _host(request: HttpRequest) -> str:
         meta.get("SERVER_NAME"),
         meta.get("SERVER_PORT"),
         meta.get("HTTP_X_FORWARDED_PORT"),
+        scheme,
     )
     hosts = _validated_hosts()
     found = hosts.get(raw)

@@ -103,6 +103,8 @@ def tidy_database(alias: str) -> None:
 
 def tidy_thread(**kwargs: Any) -> None:
     """End of a request (``request_finished``): this thread's SQLite backlogs."""
+    if not _backlog:  # nothing acknowledged anywhere: skip asking for every connection
+        return
     for connection in connections.all(initialized_only=True):
         if connection.vendor == "sqlite" and connection in _backlog:
             tidy(connection)
