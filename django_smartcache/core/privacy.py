@@ -40,6 +40,7 @@ from .standins import (
     Recorder,
     Target,
     WatchedHeaders,
+    _by_the_framework,
     _watched_dict,
     quiet,
     real,
@@ -86,11 +87,17 @@ def _exempt_cookies() -> frozenset[str]:
     return frozenset(names)
 
 
-def _exempt_cookie(key: Any) -> bool:
-    return key in _exempt_cookies()
+def _counted_cookie(key: Any) -> bool:
+    """Whether a read of cookie ``key`` counts as a read of the visitor's cookies.
+
+    The CSRF and messages cookies are read by Django's own code (``csrf_protect`` and
+    the message storage, even inside a computation): those reads are not the view's.
+    The view's own reads of them count like any other cookie's (a page that shows the
+    raw CSRF cookie, or shows a form only to visitors who have one, is per visitor)."""
+    return key not in _exempt_cookies() or not _by_the_framework((__name__,))
 
 
-WatchedCookies = _watched_dict(COOKIES, lambda key: not _exempt_cookie(key))
+WatchedCookies = _watched_dict(COOKIES, _counted_cookie)
 WatchedMeta = _watched_dict(COOKIES, lambda key: key == "HTTP_COOKIE")
 
 

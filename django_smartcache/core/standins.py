@@ -69,10 +69,12 @@ class Target:
             self.before.add(what)
 
 
-def _by_the_framework() -> bool:
-    """Whether the code using the stand-in is Django's or this app's own."""
+def _by_the_framework(also_here: tuple[str, ...] = ()) -> bool:
+    """Whether the code using the stand-in is Django's or this app's own (frames of the
+    modules ``also_here`` are looked through too, as the stand-ins' own)."""
+    here = (*_HERE, *also_here)
     frame = sys._getframe(1)
-    while frame is not None and frame.f_globals.get("__name__", "") in _HERE:
+    while frame is not None and frame.f_globals.get("__name__", "") in here:
         frame = frame.f_back
     name = frame.f_globals.get("__name__", "") if frame is not None else ""
     return name.startswith(_FRAMEWORK)

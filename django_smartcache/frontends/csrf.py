@@ -5,8 +5,10 @@ next visitor would get it (a leaked token, and a 403 on their POST). Instead
 the content is stored with every token of this visitor's secret replaced by a
 placeholder of the same length (so a ``Content-Length`` stays right), and each
 hit replaces the placeholder with a token for *that* visitor (``token_for``, what
-``get_token(request)`` makes), and sets the CSRF cookie exactly when and as
-``CsrfViewMiddleware`` would have, had the view run (``renew_cookie``).
+``get_token(request)`` makes). It flags the request as ``get_token`` does, so
+``CsrfViewMiddleware`` sets the CSRF cookie exactly when Django would have, had the
+view run. (The hit does not set the cookie itself: the middleware sets it after every
+middleware and decorator inside it has handled the response, which may replace it.)
 
 Tokens are recognised by what they are, not by where they appear: any 64
 consecutive CSRF characters that unmask to one of the visitor's secrets, even
@@ -18,20 +20,12 @@ header that carries a token, is not stored at all.
 
 from __future__ import annotations
 
-import functools
 import os
 import re
-import time
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
-from django.http import HttpResponse
 from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_SECRET_LENGTH, get_token
-from django.utils.cache import patch_vary_headers
-from django.utils.http import http_date
-
-from ..conf import from_django_settings
 
 TOKEN_LENGTH = 2 * CSRF_SECRET_LENGTH  # a masked token: the mask, then the ciphered secret
 PLACEHOLDER = "\0smartcache-csrf-token\0".ljust(TOKEN_LENGTH, "\0")
@@ -45,6 +39,14 @@ _UNBIASED = 256 - 256 % _COUNT  # bytes at or above this would favour the first 
 def secret_of(request: Any) -> str | None:
     """The visitor's CSRF secret, once the CSRF middleware or ``get_token`` set it."""
     return request.META.get("CSRF_COOKIE") if request is not None else None
+
+
+def rotated(before: str | None, request: Any) -> bool:
+    """Whether the visitor's CSRF secret changed since ``before`` (``rotate_token()``, as a
+    login view calls it): what was computed then must not be stored, or a hit would keep
+    the old secret. A first secret, made for a visitor who had none, is no rotation."""
+    after = secret_of(request)
+    return bool(before) and after is not None and after != before
 
 
 def unmask(token: str) -> str:
@@ -180,80 +182,6 @@ def token_for(request: Any) -> str:
     meta["CSRF_COOKIE_NEEDS_UPDATE"] = True
     mask = _random_string()
     return mask + _mask(secret, mask)
-
-
-_DJANGO_CSRF_MIDDLEWARE = "django.middleware.csrf.CsrfViewMiddleware"
-_templates: dict[int, Any] = {}  # whole second -> the CSRF cookie as set then, any value
-
-
-@from_django_settings
-def _cookie_arguments() -> dict[str, Any] | None:
-    """``CsrfViewMiddleware``'s ``set_cookie`` arguments, when a hit may set the cookie
-    itself: Django's own middleware (not a subclass) with the cookie (not the session)
-    and a whole number of seconds (or no) ``CSRF_COOKIE_AGE``; else ``None``."""
-    _templates.clear()
-    age = settings.CSRF_COOKIE_AGE
-    if (
-        settings.CSRF_USE_SESSIONS
-        or _DJANGO_CSRF_MIDDLEWARE not in settings.MIDDLEWARE
-        or not (age is None or type(age) is int)
-    ):
-        return None
-    return {
-        "key": settings.CSRF_COOKIE_NAME,
-        "max_age": age,
-        "domain": settings.CSRF_COOKIE_DOMAIN,
-        "path": settings.CSRF_COOKIE_PATH,
-        "secure": settings.CSRF_COOKIE_SECURE,
-        "httponly": settings.CSRF_COOKIE_HTTPONLY,
-        "samesite": settings.CSRF_COOKIE_SAMESITE,
-    }
-
-
-@functools.lru_cache(maxsize=256)
-def _vary_with_cookie(vary: str | None) -> str:
-    """The ``Vary`` header ``patch_vary_headers(response, ("Cookie",))`` leaves (memoized)."""
-    scratch = HttpResponse()
-    if vary is not None:
-        scratch["Vary"] = vary
-    patch_vary_headers(scratch, ("Cookie",))
-    return scratch["Vary"]
-
-
-def renew_cookie(request: Any, response: HttpResponse) -> None:
-    """Set the CSRF cookie on a hit's response as ``CsrfViewMiddleware`` would, cheaper.
-
-    A hit that filled in a token flags the request, and the middleware then sets (or
-    renews) the cookie with ``set_cookie``: about 10 µs of cookie attributes and dates,
-    the largest cost of a hit on a page with a form after the token. This sets the very
-    same cookie (its attributes made by ``set_cookie`` itself once a second, with the
-    expiry Django would compute in that second) and ``Vary: Cookie``, and clears the
-    flag as the middleware does once it has set the cookie. Left to Django: the secret
-    kept in the session, a CSRF middleware of the project's own, a fractional age.
-    """
-    arguments = _cookie_arguments()
-    meta = request.META
-    if arguments is None or meta.get("CSRF_COOKIE_NEEDS_UPDATE") is not True:
-        return
-    secret = meta.get("CSRF_COOKIE")
-    if not _well_formed(secret):
-        return
-    now = int(time.time())
-    template = _templates.get(now)
-    if template is None:
-        maker = HttpResponse()
-        # time.time() inside set_cookie is in this second or later: pin it to this one.
-        maker.set_cookie(value="", **arguments)
-        template = maker.cookies[arguments["key"]]
-        if arguments["max_age"] is not None:
-            template["expires"] = http_date(now + arguments["max_age"])
-        _templates.clear()
-        _templates[now] = template
-    morsel = template.copy()
-    morsel.set(arguments["key"], secret, secret)  # CSRF characters need no quoting
-    response.cookies[arguments["key"]] = morsel
-    response["Vary"] = _vary_with_cookie(response.get("Vary"))
-    meta["CSRF_COOKIE_NEEDS_UPDATE"] = False
 
 
 def fill_in(content: Any, request: Any) -> Any:

@@ -114,6 +114,8 @@ class SmartcacheNode(template.Node):
             reads.discard(privacy.USER)  # one entry per viewer: the key names them
         secrets = {s for s in (secret_before, csrf.secret_of(request)) if s}
         stored, private = _shareable(rendered, reads, request, secrets)
+        if not private and csrf.rotated(secret_before, request):
+            private = "CSRF secret, rotated"
         if private:
             # Shown to this visitor only; a pass marker spares the next ones the lock.
             reason = f"read the visitor's {private}"

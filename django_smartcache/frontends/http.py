@@ -195,18 +195,23 @@ def page_key(
 
 
 @from_django_settings
-def _validated_hosts() -> dict[tuple[Any, ...], str]:
-    """Raw host headers -> ``get_host()`` for them (emptied when any setting changes)."""
+def _validated_hosts() -> dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]]:
+    """Raw host values -> ``get_host()`` for them, with the ``ALLOWED_HOSTS`` it was
+    checked against (emptied when any setting changes)."""
     return {}
 
 
 def _host(request: HttpRequest, scheme: str) -> str:
     """``request.get_host()``, which checks ``ALLOWED_HOSTS`` on every call (a few µs of
     a hit), asked once per raw value of what it reads (the headers, and the scheme, for
-    the default port): the answer depends on nothing else but settings (``DisallowedHost``
-    is raised, never remembered). A request class with its own ``get_host`` is asked
-    every time."""
-    if getattr(type(request), "get_host", None) is not HttpRequest.get_host:
+    the default port) while ``ALLOWED_HOSTS`` and ``DEBUG`` stay as they were then: a
+    list changed in place counts (``DisallowedHost`` is raised, never remembered). Asked
+    every time: a request class with its own ``get_host``, an ``ALLOWED_HOSTS`` that is
+    not a plain list or tuple (one that reads a table of tenants, say)."""
+    allowed = settings.ALLOWED_HOSTS
+    if getattr(type(request), "get_host", None) is not HttpRequest.get_host or type(
+        allowed
+    ) not in (list, tuple):
         return request.get_host()
     meta = request.META
     raw = (
@@ -217,14 +222,16 @@ def _host(request: HttpRequest, scheme: str) -> str:
         meta.get("HTTP_X_FORWARDED_PORT"),
         scheme,
     )
+    checked_against = (*allowed, settings.DEBUG)
     hosts = _validated_hosts()
     found = hosts.get(raw)
-    if found is None:
-        found = request.get_host()
-        if len(hosts) >= _QUERIES_MAX:
-            hosts.clear()
-        hosts[raw] = found
-    return found
+    if found is not None and found[1] == checked_against:
+        return found[0]
+    host = request.get_host()
+    if len(hosts) >= _QUERIES_MAX:
+        hosts.clear()
+    hosts[raw] = (host, checked_against)
+    return host
 
 
 def variant_key(request: HttpRequest, base: str, headers: tuple[str, ...]) -> str:
@@ -325,11 +332,8 @@ def freeze(response: HttpResponse, content: bytes, tokens: bool) -> tuple[Any, .
 def thaw(frozen: tuple[Any, ...], request: HttpRequest) -> HttpResponse:
     """Rebuild a response from :func:`freeze` output for this visitor, with its ``Age``."""
     status, headers, content, created, *rest = frozen
-    tokens = rest and rest[0]
-    if tokens:
+    if rest and rest[0]:
         content = csrf.fill_in(content, request)
     response = HttpResponse(content, status=status, headers=dict(headers))
     response["Age"] = str(max(0, int(time.time() - created)))
-    if tokens and request is not None:
-        csrf.renew_cookie(request, response)
     return response

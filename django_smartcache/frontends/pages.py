@@ -219,6 +219,8 @@ def _punch_csrf(
     content = response.content
     if csrf.holds_placeholder(content):
         return content, False, "holds the CSRF placeholder already"
+    if csrf.rotated(before, request):
+        return content, False, "rotates the visitor's CSRF secret"
     asked = privacy.CSRF in reads
     secrets = [s for s in (before, csrf.secret_of(request)) if s]
     if not secrets:  # no token was made or sent: there is none to find

@@ -1,0 +1,1 @@
+"""Adversarial tests: the CSRF cookie a cached page sets, and ALLOWED_HOSTS on hits."""
