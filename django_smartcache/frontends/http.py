@@ -204,7 +204,8 @@ def _validated_hosts() -> dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]]:
 def _host(request: HttpRequest, scheme: str) -> str:
     """``request.get_host()``, which checks ``ALLOWED_HOSTS`` on every call (a few µs of
     a hit), asked once per raw value of what it reads (the headers, and the scheme, for
-    the default port) while ``ALLOWED_HOSTS`` and ``DEBUG`` stay as they were then: a
+    the default port) while ``ALLOWED_HOSTS``, ``DEBUG`` and ``USE_X_FORWARDED_HOST``/
+    ``_PORT`` stay as they were then, even if changed without ``override_settings``: a
     list changed in place counts (``DisallowedHost`` is raised, never remembered). Asked
     every time: a request class with its own ``get_host``, an ``ALLOWED_HOSTS`` that is
     not a plain list or tuple (one that reads a table of tenants, say)."""
@@ -222,7 +223,12 @@ def _host(request: HttpRequest, scheme: str) -> str:
         meta.get("HTTP_X_FORWARDED_PORT"),
         scheme,
     )
-    checked_against = (*allowed, settings.DEBUG)
+    checked_against = (
+        *allowed,
+        settings.DEBUG,
+        settings.USE_X_FORWARDED_HOST,
+        settings.USE_X_FORWARDED_PORT,
+    )
     hosts = _validated_hosts()
     found = hosts.get(raw)
     if found is not None and found[1] == checked_against:

@@ -58,3 +58,19 @@ def test_a_host_removed_from_allowed_hosts_at_run_time_is_refused_on_a_hit(how):
             f"{page.status_code}): the memoized get_host() answer outlived the setting"
         )
     assert CALLS["canonical"] == 1
+
+
+def test_forwarded_hosts_turned_on_at_run_time_are_checked_on_a_hit():
+    """``USE_X_FORWARDED_HOST`` assigned without ``override_settings`` (no signal): the
+    forwarded host is what Django checks from then on, on the cached page too."""
+    with override_settings(MIDDLEWARE=_without_common(), ALLOWED_HOSTS=["a.example"]):
+        client = Client()
+        forwarded = {"HTTP_HOST": "a.example", "HTTP_X_FORWARDED_HOST": "evil.example"}
+        assert client.get("/canonical/", **forwarded).status_code == 200
+        assert status(client.get("/canonical/", **forwarded)) == "HIT"
+        settings.USE_X_FORWARDED_HOST = True
+        try:
+            page = client.get("/canonical/", **forwarded)
+        finally:
+            settings.USE_X_FORWARDED_HOST = False  # inside override_settings: dropped on exit
+        assert page.status_code == 400, f"a refused forwarded host got the page ({status(page)})"
