@@ -40,10 +40,10 @@ from .standins import (
     Recorder,
     Target,
     WatchedHeaders,
-    _by_the_framework,
     _watched_dict,
     quiet,
     real,
+    user_module,
     watched_copy,
     write_back,
 )
@@ -87,18 +87,41 @@ def _exempt_cookies() -> frozenset[str]:
     return frozenset(names)
 
 
+# The code that reads the CSRF and messages cookies for Django itself, even inside a
+# computation (``csrf_protect``, the message storage), and this app's own.
+_COOKIE_KEEPERS = ("django.middleware.csrf", "django.contrib.messages.storage.")
+
+
 def _counted_cookie(key: Any) -> bool:
     """Whether a read of cookie ``key`` counts as a read of the visitor's cookies.
 
-    The CSRF and messages cookies are read by Django's own code (``csrf_protect`` and
-    the message storage, even inside a computation): those reads are not the view's.
-    The view's own reads of them count like any other cookie's (a page that shows the
-    raw CSRF cookie, or shows a form only to visitors who have one, is per visitor)."""
-    return key not in _exempt_cookies() or not _by_the_framework((__name__,))
+    Reads of the CSRF and messages cookies by the code that keeps them for Django (named
+    in ``_COOKIE_KEEPERS``) and by this app are not the view's. Any other read counts
+    like any other cookie's, the view's own and one made for it by other Django code
+    (the template engine looking up ``request.COOKIES.csrftoken``): a page that shows
+    the raw CSRF cookie, or a form only to visitors who have one, is per visitor."""
+    if key not in _exempt_cookies():
+        return True
+    reader = user_module((__name__,))
+    return not reader.startswith((*_COOKIE_KEEPERS, "django_smartcache."))
 
 
 WatchedCookies = _watched_dict(COOKIES, _counted_cookie)
-WatchedMeta = _watched_dict(COOKIES, lambda key: key == "HTTP_COOKIE")
+
+
+def _counted_meta(key: Any) -> bool:
+    """Whether a read of ``request.META[key]`` reads the visitor's cookies: the Cookie
+    header, and the CSRF secret ``CsrfViewMiddleware`` put there from the cookie (unless
+    read by the code that keeps it: ``get_token``, this app)."""
+    if key == "HTTP_COOKIE":
+        return True
+    if key != "CSRF_COOKIE":
+        return False
+    reader = user_module((__name__,))
+    return not reader.startswith((*_COOKIE_KEEPERS, "django_smartcache."))
+
+
+WatchedMeta = _watched_dict(COOKIES, _counted_meta)
 
 
 def _messages_held(storage: Any) -> bool:

@@ -69,15 +69,22 @@ class Target:
             self.before.add(what)
 
 
-def _by_the_framework(also_here: tuple[str, ...] = ()) -> bool:
-    """Whether the code using the stand-in is Django's or this app's own (frames of the
-    modules ``also_here`` are looked through too, as the stand-ins' own)."""
+def _by_the_framework() -> bool:
+    """Whether the code using the stand-in is Django's or this app's own."""
+    return _user_of(sys._getframe(1)).startswith(_FRAMEWORK)
+
+
+def user_module(also_here: tuple[str, ...] = ()) -> str:
+    """The module of the code using the stand-in (frames of the stand-ins' own modules,
+    and of ``also_here``, looked through)."""
+    return _user_of(sys._getframe(1), also_here)
+
+
+def _user_of(frame: Any, also_here: tuple[str, ...] = ()) -> str:
     here = (*_HERE, *also_here)
-    frame = sys._getframe(1)
     while frame is not None and frame.f_globals.get("__name__", "") in here:
         frame = frame.f_back
-    name = frame.f_globals.get("__name__", "") if frame is not None else ""
-    return name.startswith(_FRAMEWORK)
+    return frame.f_globals.get("__name__", "") if frame is not None else ""
 
 
 def real(value: Any) -> Any:
@@ -206,7 +213,12 @@ def _watched_dict(name: str, watched: Callable[[Any], bool]) -> type[dict]:
     namespace: dict[str, Any] = {"__slots__": ("_where",), "__hash__": None}
     for method_name in ("__getitem__", "get", "__contains__", "pop", "setdefault"):
         namespace[method_name] = by_key(method_name)
-    for method_name in ("__iter__", "keys", "values", "items", "copy", "popitem", "__eq__"):
+    # Every use of the whole dict (``len()``, truth, ``repr()``, a template printing it) reads
+    # every key: only the methods that look at no key at all are left unrecorded.
+    for method_name in (
+        *("__iter__", "keys", "values", "items", "copy", "popitem", "__eq__", "__ne__"),
+        *("__len__", "__repr__", "__reversed__", "__or__", "__ror__"),
+    ):
         namespace[method_name] = whole(method_name)
     return type(f"Watched{name.title()}", (dict,), namespace)
 
