@@ -68,6 +68,9 @@ def test_a_retried_release_ends_a_later_transactions_hold(shop, monkeypatch):
 
     assert in_thread(w)  # 2.
     assert failed and sending._releasing.get("default")
+    # Known limit (docs: explanation/invalidation.md): a hold made within the millisecond
+    # after W's last hold can still be ended by W's retried release; this covers the rest.
+    time.sleep(0.01)
     guard = breaker.breaker("default")
     guard.open_until = time.monotonic() - 0.001
     guard.allow()
