@@ -360,9 +360,16 @@ def ensure_wrk(install: bool) -> str:
 
 
 def run_wrk(
-    port: int, path: str, *, seconds: float, connections: int, threads: int = 1
+    port: int,
+    path: str,
+    *,
+    seconds: float,
+    connections: int,
+    threads: int = 1,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """One bounded wrk run; the summary printed by ``wrk_report.lua`` as a dict."""
+    extra = [f"-H{name}: {value}" for name, value in (headers or {}).items()]
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -372,6 +379,7 @@ def run_wrk(
         "5s",
         "-s",
         str(WRK_SCRIPT),
+        *extra,
         f"http://127.0.0.1:{port}{path}",
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 30)

@@ -113,16 +113,17 @@ _RULES: dict[str, tuple[Any, str]] = {
     "ERROR_BACKOFF": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
     "LOCAL": (
         lambda v: v is None or (isinstance(v, dict) and _local_ok(v)),
-        'None (off) or a dict with "MAX_BYTES" (bytes > 0) and "MAX_AGE" (seconds > 0), '
-        "both optional",
+        'None (off) or a dict with "MAX_BYTES" (bytes > 0), "MAX_AGE" (seconds > 0) and '
+        '"REPLAY_MAX_BYTES" (bytes >= 0; 0: LocalHitMiddleware answers nothing), all optional',
     ),
     "ERROR_BACKOFF_MAX": (lambda v: _is_number(v) and v >= 0, "a number of seconds >= 0"),
 }
 
 
 def _local_ok(options: dict) -> bool:
-    return set(options) <= {"MAX_BYTES", "MAX_AGE"} and all(
-        _is_number(v) and v > 0 for v in options.values()
+    return set(options) <= {"MAX_BYTES", "MAX_AGE", "REPLAY_MAX_BYTES"} and all(
+        _is_number(v) and (v > 0 or (name == "REPLAY_MAX_BYTES" and v == 0))
+        for name, v in options.items()
     )
 
 

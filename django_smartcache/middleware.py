@@ -1,8 +1,10 @@
 """``django_smartcache.middleware.SmartcacheMiddleware``, the path users put in ``MIDDLEWARE``.
 
-The middleware is ``frontends.middleware``.
+``SmartcacheMiddleware`` is ``frontends.middleware``; ``LocalHitMiddleware`` (answers
+repeated anonymous requests for hot pages from the local tier) is ``frontends.replay``.
 """
 
 from .frontends.middleware import SmartcacheMiddleware
+from .frontends.replay import LocalHitMiddleware
 
-__all__ = ["SmartcacheMiddleware"]
+__all__ = ["LocalHitMiddleware", "SmartcacheMiddleware"]

@@ -341,5 +341,10 @@ def thaw(frozen: tuple[Any, ...], request: HttpRequest) -> HttpResponse:
     if rest and rest[0]:
         content = csrf.fill_in(content, request)
     response = HttpResponse(content, status=status, headers=dict(headers))
-    response["Age"] = str(max(0, int(time.time() - created)))
+    response["Age"] = age_since(created)
     return response
+
+
+def age_since(created: float) -> str:
+    """The ``Age`` header of an entry made at ``created`` (``time.time()``)."""
+    return str(max(0, int(time.time() - created)))

@@ -19,7 +19,7 @@ from ..invalidation.bumps import use_alias
 from ..invalidation.recovery import guarded_lookup
 from ..invalidation.tracking import track
 from ..stores.base import VARY
-from . import csrf, http, registry
+from . import csrf, http, registry, replay
 
 logger = logging.getLogger("django_smartcache")
 
@@ -98,6 +98,9 @@ class PageCache:
         served = served_as(found, fill)
         if served is not None:
             visitor.finish()
+            if served == HIT_ and visitor.part == "" and key is base:
+                # LocalHitMiddleware may answer this same request again from memory.
+                request.__dict__[replay.MARK] = (alias, key, tags, found.value, self.name)
             return self._label(http.thaw(found.value, request), served, conf.HEADER)
         if fill is None:  # a pass marker: not ours to fill
             visitor.finish()

@@ -207,6 +207,12 @@ class LocalTier:
             self.counts["hits"] += 1
             return found
 
+    def holds(self, key: str, value: Any) -> bool:
+        """Whether the copy of ``key`` is the one that decoded to ``value`` (a page's)."""
+        with self.lock:
+            found = self.copies.get(key)
+            return found is not None and found.value is value
+
     def mark(self) -> int | None:
         """Before a Redis read: the push count to compare with at ``put`` (None: down)."""
         with self.lock:

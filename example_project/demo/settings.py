@@ -34,6 +34,9 @@ MIDDLEWARE = [
     # Outermost, so its Server-Timing "dur" covers the whole request (see shop/middleware.py).
     "example_project.shop.middleware.CacheBadgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # With SMARTCACHE["LOCAL"] on: repeated cookieless requests for hot pages are answered
+    # from memory before the middleware below runs (docs: howto/local-tier.md).
+    "django_smartcache.middleware.LocalHitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
