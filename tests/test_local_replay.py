@@ -277,3 +277,13 @@ def test_answers_stay_within_their_cap(real_redis, client, shop):
     local.reset()
     replay.reset()
     assert 0 < most <= 5_000, most
+
+
+def test_a_page_on_another_cache_is_served_as_before(replaying, client, shop):
+    """A page cached on an alias without a local tier (LocMem) is neither remembered nor
+    broken by the middleware."""
+    for _ in range(5):
+        response = client.get("/locmem/catalog/")
+        assert response.status_code == 200 and b"Laptop=999.00" in response.content
+    assert status(response) == "HIT"
+    assert replay.stats_of()["answers"] == 0

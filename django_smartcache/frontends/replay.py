@@ -205,11 +205,17 @@ def _tier_copy_is(alias: str, key: str, tags: tuple[str, ...], value: Any) -> bo
     guard = breaker(alias)
     if not guard.allow() or not pending_ok(alias):
         return False
-    tier = get_store(alias)._local_tier()
+    tier = _tier(alias)
     if tier is None:
         return False
     copy = tier.get(key, tags)
     return copy is not None and copy.value is value
+
+
+def _tier(alias: str) -> Any:
+    """The alias's local tier, if on (a store that is not Redis's has none)."""
+    local_tier = getattr(get_store(alias), "_local_tier", None)
+    return local_tier() if local_tier is not None else None
 
 
 def _rebuilt(answer: Answer) -> HttpResponse:
@@ -285,7 +291,7 @@ class LocalHitMiddleware(MiddlewareMixin):
         alias, key, tags, value, name = marked
         if not _storable(response, value, conf.HEADER):
             return response
-        tier = get_store(alias)._local_tier()
+        tier = _tier(alias)
         if tier is None or not tier.holds(key, value):
             return response
         vary = tuple(
