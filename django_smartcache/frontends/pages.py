@@ -98,7 +98,7 @@ class PageCache:
         served = served_as(found, fill)
         if served is not None:
             visitor.finish()
-            if served == HIT_ and visitor.part == "" and key is base:
+            if served == HIT_ and visitor.part == "" and key is base and self._resolved(request):
                 # LocalHitMiddleware may answer this same request again from memory.
                 request.__dict__[replay.MARK] = (alias, key, tags, found.value, self.name)
             return self._label(http.thaw(found.value, request), served, conf.HEADER)
@@ -106,6 +106,12 @@ class PageCache:
             visitor.finish()
             return self._bypass(request, args, kwargs, conf.HEADER)
         return self._fill(request, args, kwargs, visitor, fill, base, key)
+
+    def _resolved(self, request: HttpRequest) -> bool:
+        """Whether this page is the view the URL resolved to, not one called by another
+        view (whose own reads would not be in the page's tags)."""
+        func = getattr(getattr(request, "resolver_match", None), "func", None)
+        return getattr(func, "smartcache", None) is self
 
     def _fill(self, request, args, kwargs, visitor, fill: Fill, base: str, key: str):
         stats.invalidated(fill.store.alias, registry.VIEW, self.name, fill.changed)

@@ -7,12 +7,14 @@ middleware remembers what the stack below it answered, and answers the same agai
 without running it, when all of this holds:
 
 - the request is a ``GET`` with no (or an empty) ``Cookie``, ``Authorization`` or
-  ``Proxy-Authorization`` header and no ``REMOTE_USER``/``AUTH_TYPE``/client certificate:
-  there is no visitor state to look at, so nobody's private data can be in the answer;
+  ``Proxy-Authorization`` header, no ``REMOTE_USER``/``AUTH_TYPE``, no client certificate
+  and no environ key but the standard ones (``_KNOWN_ENVIRON``): there is no visitor state
+  to look at, so nobody's private data can be in the answer;
 - it is *the same request* as before: same method, path, query string, scheme, host,
   client address and every request header, except a few that only concern the
-  transport (``_TRANSPORT``; those named in the answer's ``Vary`` count too);
-- the answer was a page ``HIT`` served from the local tier to an anonymous visitor,
+  connection (``_TRANSPORT``; those named in the answer's ``Vary`` count too);
+- the answer was a page ``HIT`` served from the local tier to an anonymous visitor by
+  the view the URL resolved to,
   sets no cookie, is not ``private``/``no-store``/``no-cache``, has no ``Vary: *``,
   ``Date`` or ``Expires``, and the stack below gave *exactly* the same status, headers
   and body (``Age`` aside) twice in a row for that request (a middleware that adds a
@@ -33,10 +35,11 @@ from collections import OrderedDict
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
 
-from ..conf import get_settings, on_settings_change
+from ..conf import get_settings
 from ..core import stats
 from ..core.breaker import breaker
 from ..invalidation.bumps import settle
@@ -52,25 +55,35 @@ MAX_BYTES = 4 * 1024 * 1024  # default ``SMARTCACHE["LOCAL"]["REPLAY_MAX_BYTES"]
 # Request headers that only concern the connection or the fetch, not what is answered
 # (unless the answer's Vary names one of them).
 _TRANSPORT = frozenset(
-    {
-        "HTTP_ACCEPT_ENCODING",
-        "HTTP_CACHE_CONTROL",
-        "HTTP_CONNECTION",
-        "HTTP_DNT",
-        "HTTP_KEEP_ALIVE",
-        "HTTP_PRAGMA",
-        "HTTP_PRIORITY",
-        "HTTP_SEC_FETCH_DEST",
-        "HTTP_SEC_FETCH_MODE",
-        "HTTP_SEC_FETCH_SITE",
-        "HTTP_SEC_FETCH_USER",
-        "HTTP_TE",
-        "HTTP_UPGRADE_INSECURE_REQUESTS",
-    }
+    {"HTTP_ACCEPT_ENCODING", "HTTP_CONNECTION", "HTTP_KEEP_ALIVE", "HTTP_PRIORITY", "HTTP_TE"}
 )
 # Any of these present: somebody may be identified by it; never answered from memory.
 _IDENTIFYING = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION")
 _IDENTIFYING_ENVIRON = ("REMOTE_USER", "AUTH_TYPE")
+# What a WSGI or ASGI server puts in the environ besides headers; any other key (a
+# server variable an authentication module sets, OIDC_CLAIM_email) may identify somebody.
+_KNOWN_ENVIRON = frozenset(
+    {
+        "REQUEST_METHOD",
+        "PATH_INFO",
+        "SCRIPT_NAME",
+        "QUERY_STRING",
+        "SERVER_NAME",
+        "SERVER_PORT",
+        "SERVER_PROTOCOL",
+        "SERVER_SOFTWARE",
+        "GATEWAY_INTERFACE",
+        "REMOTE_ADDR",
+        "REMOTE_HOST",
+        "REMOTE_PORT",
+        "CONTENT_TYPE",
+        "CONTENT_LENGTH",
+        "HTTPS",
+        "RAW_URI",
+        "REQUEST_URI",
+        "gunicorn.socket",
+    }
+)
 _ENVIRON = (
     "PATH_INFO",
     "SCRIPT_NAME",
@@ -164,10 +177,13 @@ class Answers:
 _answers = Answers()
 
 
-@on_settings_change
-def reset() -> None:
-    """Forget every answer (settings changed: hosts, middleware or the tier itself)."""
+def reset(**kwargs: Any) -> None:
+    """Forget every answer; on every ``setting_changed`` (middleware, URLs, hosts, the tier:
+    any setting may change what the stack below answers)."""
     _answers.clear()
+
+
+setting_changed.connect(reset, dispatch_uid="django_smartcache.replay")
 
 
 def stats_of() -> dict[str, int]:
@@ -192,10 +208,25 @@ def identity(request: HttpRequest) -> tuple | None:
         if name.startswith("HTTP_"):
             if name not in _TRANSPORT:
                 headers.append((name, value))
-        elif name.startswith("SSL_CLIENT"):  # a client certificate identifies somebody
-            return None
+        elif name not in _KNOWN_ENVIRON and not name.startswith("wsgi."):
+            return None  # SSL_CLIENT_*, a server variable: may identify somebody
     headers.sort()
+    scope = getattr(request, "scope", None)  # ASGI
+    if scope is not None:
+        if (scope.get("extensions") or {}).get("tls") is not None:
+            return None  # a TLS client certificate may be in it
+        headers.append(("scope", scope.get("type"), scope.get("scheme")))
     return (*(meta.get(name) for name in _ENVIRON), *headers)
+
+
+def _size(ident: tuple) -> int:
+    """Roughly what ``ident`` takes in memory (it is the answer's key)."""
+    return sum(
+        sum(len(part) for part in item if isinstance(part, str))
+        if isinstance(item, tuple)
+        else len(item or "")
+        for item in ident
+    )
 
 
 def _tier_copy_is(alias: str, key: str, tags: tuple[str, ...], value: Any) -> bool:
@@ -309,7 +340,7 @@ class LocalHitMiddleware(MiddlewareMixin):
             == (response.status_code, response.reason_phrase, headers, content, vary)
             and before.hosts == hosts
         )
-        size = len(content) + sum(len(k) + len(v) for k, v in headers) + 400
+        size = len(content) + sum(len(k) + len(v) for k, v in headers) + _size(ident) + 400
         answer = Answer(
             alias,
             key,
@@ -331,12 +362,18 @@ class LocalHitMiddleware(MiddlewareMixin):
 
 
 def _hosts() -> tuple | None:
-    """``DEBUG`` and ``ALLOWED_HOSTS`` by value; ``None`` for a list that is not a plain
-    list or tuple (a dynamic one: the host check below must run every time)."""
+    """``DEBUG``, the proxy header settings and ``ALLOWED_HOSTS`` by value; ``None`` for
+    a list that is not a plain list or tuple (a dynamic one: the host check must run)."""
     allowed = settings.ALLOWED_HOSTS
     if type(allowed) not in (list, tuple):
         return None
-    return (settings.DEBUG, *allowed)
+    return (
+        settings.DEBUG,
+        settings.USE_X_FORWARDED_HOST,
+        settings.USE_X_FORWARDED_PORT,
+        settings.SECURE_PROXY_SSL_HEADER,
+        *allowed,
+    )
 
 
 def _meta_name(header: str) -> str:
