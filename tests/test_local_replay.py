@@ -287,3 +287,19 @@ def test_a_page_on_another_cache_is_served_as_before(replaying, client, shop):
         assert response.status_code == 200 and b"Laptop=999.00" in response.content
     assert status(response) == "HIT"
     assert replay.stats_of()["answers"] == 0
+
+
+def test_the_environ_of_apache_and_uwsgi_is_no_visitor(replaying, client, shop):
+    """What mod_wsgi and uWSGI add of their own configuration identifies nobody; a server
+    variable an authentication module sets does (tests/adversarial_replay)."""
+    server = {
+        "DOCUMENT_ROOT": "/srv",
+        "SERVER_ADDR": "10.0.0.1",
+        "UNIQUE_ID": "abc",
+        "mod_wsgi.version": (5, 0),
+        "uwsgi.version": b"2.0",
+        "apache.version": (2, 4),
+    }
+    _remembered(client, **server)
+    assert _answered_from_memory(client, "/catalog/", **server)
+    assert not _answered_from_memory(client, "/catalog/", **server, AUTHENTICATE_UID="alice")

@@ -81,9 +81,23 @@ _KNOWN_ENVIRON = frozenset(
         "HTTPS",
         "RAW_URI",
         "REQUEST_URI",
+        "REQUEST_SCHEME",
         "gunicorn.socket",
+        # What Apache (mod_wsgi) and uWSGI add of their own configuration.
+        "DOCUMENT_ROOT",
+        "CONTEXT_DOCUMENT_ROOT",
+        "CONTEXT_PREFIX",
+        "PATH",
+        "SCRIPT_FILENAME",
+        "SCRIPT_URI",
+        "SCRIPT_URL",
+        "SERVER_ADDR",
+        "SERVER_ADMIN",
+        "SERVER_SIGNATURE",
+        "UNIQUE_ID",
     }
 )
+_KNOWN_PREFIXES = ("wsgi.", "uwsgi.", "mod_wsgi.", "apache.")
 _ENVIRON = (
     "PATH_INFO",
     "SCRIPT_NAME",
@@ -208,7 +222,7 @@ def identity(request: HttpRequest) -> tuple | None:
         if name.startswith("HTTP_"):
             if name not in _TRANSPORT:
                 headers.append((name, value))
-        elif name not in _KNOWN_ENVIRON and not name.startswith("wsgi."):
+        elif name not in _KNOWN_ENVIRON and not name.startswith(_KNOWN_PREFIXES):
             return None  # SSL_CLIENT_*, a server variable: may identify somebody
     headers.sort()
     scope = getattr(request, "scope", None)  # ASGI
