@@ -59,7 +59,8 @@ def cache_page(
                 return await sync_to_async(page.serve)(request, args, kwargs)
 
             async_wrapper.smartcache = page  # type: ignore[attr-defined]
-            return markcoroutinefunction(async_wrapper)
+            page.entry_point = markcoroutinefunction(async_wrapper)
+            return page.entry_point
 
         page = PageCache(view, timeout, depends_on, cache, key_prefix, query_params)
 
@@ -68,6 +69,7 @@ def cache_page(
             return page.serve(request, args, kwargs)
 
         wrapper.smartcache = page  # type: ignore[attr-defined]
+        page.entry_point = wrapper
         return wrapper
 
     return decorator

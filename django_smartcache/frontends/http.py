@@ -68,7 +68,7 @@ class Visitor:
         else:
             self.read_before = before and _holds_more_than_csrf(self.session)
         user = getattr(request, "user", None)
-        if user is not None and _surely_anonymous(request, user):
+        if user is not None and _surely_anonymous(request, user, session):
             # What AuthenticationMiddleware's get_user() / auser() would return, without
             # reading the (empty) session; they cache their result under these names.
             request._cached_user = request._acached_user = _anonymous_user()()
@@ -115,8 +115,9 @@ def _anonymous_user() -> type:
     return AnonymousUser
 
 
-def _surely_anonymous(request: HttpRequest, user: Any) -> bool:
-    """AuthenticationMiddleware's own lazy user, not loaded yet, and no session cookie.
+def _surely_anonymous(request: HttpRequest, user: Any, session: Any) -> bool:
+    """AuthenticationMiddleware's own lazy user, not loaded yet, no session cookie and no
+    session key (a middleware may load a session from elsewhere: a header).
 
     Then the user can only be anonymous, and loading it through the session is
     skipped: the common case, a first-time visitor, costs no session work. A lazy
@@ -130,7 +131,15 @@ def _surely_anonymous(request: HttpRequest, user: Any) -> bool:
         and user._wrapped is empty
         and getattr(user.__dict__.get("_setupfunc"), "__module__", None) == _AUTH_MIDDLEWARE
         and not _has_cookie(request.COOKIES, _django()[2])
+        and (session is None or _without_key(session))
     )
+
+
+def _without_key(session: Any) -> bool:
+    """A session of Django's with no key (reading it loads nothing); any other: unknown."""
+    from django.contrib.sessions.backends.base import SessionBase
+
+    return isinstance(session, SessionBase) and session.session_key is None
 
 
 def _has_cookie(cookies: Any, name: str) -> bool:

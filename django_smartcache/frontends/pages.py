@@ -49,6 +49,7 @@ class PageCache:
         read_tags(self.depends_on)  # TypeError for a bad dependency, at import time
         use_alias(alias)
         self.name = registry.name_of(view)
+        self.entry_point: Callable[..., Any] | None = None  # what cache_page returned
         registry.declare(registry.VIEW, self.name, alias, self.depends_on)
 
     def tags(self) -> list[str]:
@@ -111,7 +112,9 @@ class PageCache:
         """Whether this page is the view the URL resolved to, not one called by another
         view (whose own reads would not be in the page's tags)."""
         func = getattr(getattr(request, "resolver_match", None), "func", None)
-        return getattr(func, "smartcache", None) is self
+        # The very function cache_page returned: functools.wraps copies ``smartcache`` onto
+        # a decorator around it (one that reads a row first, say).
+        return func is not None and func is self.entry_point
 
     def _fill(self, request, args, kwargs, visitor, fill: Fill, base: str, key: str):
         stats.invalidated(fill.store.alias, registry.VIEW, self.name, fill.changed)

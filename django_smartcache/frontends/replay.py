@@ -6,22 +6,22 @@ resolution): most of what a hot hit costs. Placed near the top of ``MIDDLEWARE``
 middleware remembers what the stack below it answered, and answers the same again
 without running it, when all of this holds:
 
-- the request is a ``GET`` with no (or an empty) ``Cookie``, ``Authorization`` or
-  ``Proxy-Authorization`` header, no ``REMOTE_USER``/``AUTH_TYPE``, no client certificate
-  and no environ key but the standard ones (``_KNOWN_ENVIRON``): there is no visitor state
-  to look at, so nobody's private data can be in the answer;
-- it is *the same request* as before: same method, path, query string, scheme, host,
-  client address and every request header, except a few that only concern the
-  connection (``_TRANSPORT``; those named in the answer's ``Vary`` count too);
-- the answer was a page ``HIT`` served from the local tier to an anonymous visitor by
-  the view the URL resolved to,
-  sets no cookie, is not ``private``/``no-store``/``no-cache``, has no ``Vary: *``,
-  ``Date`` or ``Expires``, and the stack below gave *exactly* the same status, headers
-  and body (``Age`` aside) twice in a row for that request (a middleware that adds a
-  request id, a nonce or a timestamp below it is never skipped);
-- the local copy it came from is still the one the tier holds, checked the way every
-  local hit is (this thread's committed bumps first, the breaker, pending bumps, then
-  the pushes waiting on the socket): a change to any tag of the page drops it at once.
+- nobody is identified: a ``GET`` with no (or an empty) ``Cookie``, ``Authorization``
+  or ``Proxy-Authorization``, no ``REMOTE_USER``/``AUTH_TYPE``, no client certificate and
+  no environ key but the standard ones (``sameness``): there is no visitor state to look
+  at, so nobody's private data can be in the answer;
+- it is *the same request* as before (``sameness.identity``): method, path, query string,
+  scheme, host, client address and every header but a few connection ones (those too
+  when the answer's ``Vary`` names them);
+- the answer was a page ``HIT`` from the local tier for an anonymous visitor, from the
+  very function ``cache_page`` returned as the URL resolved it, with no cookie, not
+  ``private``/``no-store``/``no-cache``, no ``Vary: *``, ``Date`` or ``Expires``, the
+  page's own status and body, nothing added below but Django's own headers, and the
+  stack gave exactly that twice in a row (a request id or a nonce below: never skipped);
+- Django's settings for request handling and the URL resolver are as they were
+  (``sameness.seen``), and the local copy it came from is still the one the tier holds,
+  checked the way every local hit is (this thread's committed bumps first, the breaker,
+  pending bumps, then the pushes waiting on the socket).
 
 ``Age`` is computed again. The page's statistics count the answer as a ``HIT``.
 What the middleware *below* would have done on the way in and out is skipped: put it
@@ -30,11 +30,11 @@ below anything that must run on every request (rate limits, logging, security).
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import OrderedDict
 from typing import Any, NamedTuple
 
-from django.conf import settings
 from django.core.signals import setting_changed
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils.deprecation import MiddlewareMixin
@@ -45,70 +45,13 @@ from ..core.breaker import breaker
 from ..invalidation.bumps import settle
 from ..invalidation.recovery import pending_ok
 from ..stores.factory import get_store
-from . import http, registry
+from . import http, registry, sameness
 
 MARK = "_smartcache_local_hit"  # request attribute: (alias, key, tags, value, name)
 REPLAYED = "_smartcache_replayed"  # response attribute: answered by this middleware
 IDENT = "_smartcache_request_identity"  # request attribute: ``identity()`` on the way in
 MAX_BYTES = 4 * 1024 * 1024  # default ``SMARTCACHE["LOCAL"]["REPLAY_MAX_BYTES"]``
 
-# Request headers that only concern the connection or the fetch, not what is answered
-# (unless the answer's Vary names one of them).
-_TRANSPORT = frozenset(
-    {"HTTP_ACCEPT_ENCODING", "HTTP_CONNECTION", "HTTP_KEEP_ALIVE", "HTTP_PRIORITY", "HTTP_TE"}
-)
-# Any of these present: somebody may be identified by it; never answered from memory.
-_IDENTIFYING = ("HTTP_COOKIE", "HTTP_AUTHORIZATION", "HTTP_PROXY_AUTHORIZATION")
-_IDENTIFYING_ENVIRON = ("REMOTE_USER", "AUTH_TYPE")
-# What a WSGI or ASGI server puts in the environ besides headers; any other key (a
-# server variable an authentication module sets, OIDC_CLAIM_email) may identify somebody.
-_KNOWN_ENVIRON = frozenset(
-    {
-        "REQUEST_METHOD",
-        "PATH_INFO",
-        "SCRIPT_NAME",
-        "QUERY_STRING",
-        "SERVER_NAME",
-        "SERVER_PORT",
-        "SERVER_PROTOCOL",
-        "SERVER_SOFTWARE",
-        "GATEWAY_INTERFACE",
-        "REMOTE_ADDR",
-        "REMOTE_HOST",
-        "REMOTE_PORT",
-        "CONTENT_TYPE",
-        "CONTENT_LENGTH",
-        "HTTPS",
-        "RAW_URI",
-        "REQUEST_URI",
-        "REQUEST_SCHEME",
-        "gunicorn.socket",
-        # What Apache (mod_wsgi) and uWSGI add of their own configuration.
-        "DOCUMENT_ROOT",
-        "CONTEXT_DOCUMENT_ROOT",
-        "CONTEXT_PREFIX",
-        "PATH",
-        "SCRIPT_FILENAME",
-        "SCRIPT_URI",
-        "SCRIPT_URL",
-        "SERVER_ADDR",
-        "SERVER_ADMIN",
-        "SERVER_SIGNATURE",
-        "UNIQUE_ID",
-    }
-)
-_KNOWN_PREFIXES = ("wsgi.", "uwsgi.", "mod_wsgi.", "apache.")
-_ENVIRON = (
-    "PATH_INFO",
-    "SCRIPT_NAME",
-    "QUERY_STRING",
-    "SERVER_NAME",
-    "SERVER_PORT",
-    "REMOTE_ADDR",
-    "HTTPS",
-    "CONTENT_TYPE",
-    "wsgi.url_scheme",
-)
 _NOT_SHARED = frozenset({"private", "no-store", "no-cache"})
 # Headers the middleware below may add to (or, Vary, change on) a cached page's answer:
 # Django's own, made from settings and the request alone. Any other header added or
@@ -143,7 +86,8 @@ class Answer(NamedTuple):
     headers: tuple[tuple[str, str], ...]  # without Age
     content: bytes
     vary: tuple[tuple[str, str | None], ...]  # transport headers the answer varies on
-    hosts: tuple  # DEBUG and ALLOWED_HOSTS when it was made (changed in place: not served)
+    seen: tuple  # the settings the stack below reads, and the URL resolver, when it was made
+    urlconf: Any  # ``request.urlconf`` then (None: ROOT_URLCONF)
     confirmed: bool
     size: int
 
@@ -204,43 +148,6 @@ def stats_of() -> dict[str, int]:
     """How many answers this process remembers, and their bytes."""
     with _answers.lock:
         return {"answers": len(_answers.items), "bytes": _answers.bytes}
-
-
-def identity(request: HttpRequest) -> tuple | None:
-    """What makes this request the same as another; ``None``: never answered from memory."""
-    meta = request.META
-    if request.method != "GET" or meta.get("CONTENT_LENGTH") not in (None, "", "0"):
-        return None
-    for name in _IDENTIFYING:  # an empty header carries nothing (Django's test client)
-        if meta.get(name):
-            return None
-    for name in _IDENTIFYING_ENVIRON:
-        if meta.get(name):
-            return None
-    headers = []
-    for name, value in meta.items():
-        if name.startswith("HTTP_"):
-            if name not in _TRANSPORT:
-                headers.append((name, value))
-        elif name not in _KNOWN_ENVIRON and not name.startswith(_KNOWN_PREFIXES):
-            return None  # SSL_CLIENT_*, a server variable: may identify somebody
-    headers.sort()
-    scope = getattr(request, "scope", None)  # ASGI
-    if scope is not None:
-        if (scope.get("extensions") or {}).get("tls") is not None:
-            return None  # a TLS client certificate may be in it
-        headers.append(("scope", scope.get("type"), scope.get("scheme")))
-    return (*(meta.get(name) for name in _ENVIRON), *headers)
-
-
-def _size(ident: tuple) -> int:
-    """Roughly what ``ident`` takes in memory (it is the answer's key)."""
-    return sum(
-        sum(len(part) for part in item if isinstance(part, str))
-        if isinstance(item, tuple)
-        else len(item or "")
-        for item in ident
-    )
 
 
 def _tier_copy_is(alias: str, key: str, tags: tuple[str, ...], value: Any) -> bool:
@@ -306,14 +213,14 @@ class LocalHitMiddleware(MiddlewareMixin):
         if conf.LOCAL is None or not conf.ENABLED:
             return None
         # Taken on the way in: a middleware below may change META (REMOTE_ADDR from a proxy).
-        ident = request.__dict__[IDENT] = identity(request)
+        ident = request.__dict__[IDENT] = sameness.identity(request)
         answer = _answers.get(ident) if ident is not None and _answers.items else None
         if answer is None or not answer.confirmed:
             return None
         meta = request.META
         if any(meta.get(name) != value for name, value in answer.vary):
             return None
-        if answer.hosts != _hosts():
+        if answer.seen != sameness.seen(answer.urlconf):
             _answers.drop(ident)
             return None
         if not _tier_copy_is(answer.alias, answer.key, answer.tags, answer.value):
@@ -330,8 +237,9 @@ class LocalHitMiddleware(MiddlewareMixin):
             return response
         ident = request.__dict__.get(IDENT)
         conf = get_settings()
-        hosts = _hosts()
-        if ident is None or conf.LOCAL is None or hosts is None:
+        urlconf = getattr(request, "urlconf", None)  # a middleware below may set one
+        seen = sameness.seen(urlconf)
+        if ident is None or conf.LOCAL is None or seen is None:
             return response
         alias, key, tags, value, name = marked
         if not _storable(response, value, conf.HEADER):
@@ -341,8 +249,8 @@ class LocalHitMiddleware(MiddlewareMixin):
             return response
         vary = tuple(
             (meta_name, request.META.get(meta_name))
-            for meta_name in sorted(_meta_name(h) for h in http.vary_headers(response))
-            if meta_name in _TRANSPORT
+            for meta_name in sorted(sameness.meta_name(h) for h in http.vary_headers(response))
+            if meta_name in sameness.TRANSPORT
         )
         headers = tuple((k, v) for k, v in response.items() if k.lower() != "age")
         content = response.content
@@ -352,9 +260,9 @@ class LocalHitMiddleware(MiddlewareMixin):
             and before.value is value
             and (before.status, before.reason, before.headers, before.content, before.vary)
             == (response.status_code, response.reason_phrase, headers, content, vary)
-            and before.hosts == hosts
+            and before.seen == seen
         )
-        size = len(content) + sum(len(k) + len(v) for k, v in headers) + _size(ident) + 400
+        size = sys.getsizeof(content) + sameness.size(headers) + sameness.size(ident) + 400
         answer = Answer(
             alias,
             key,
@@ -366,30 +274,11 @@ class LocalHitMiddleware(MiddlewareMixin):
             headers,
             content,
             vary,
-            hosts,
+            seen,
+            urlconf,
             confirmed,
             size,
         )
         limit = (conf.LOCAL or {}).get("REPLAY_MAX_BYTES", MAX_BYTES)
         _answers.put(ident, answer, limit)
         return response
-
-
-def _hosts() -> tuple | None:
-    """``DEBUG``, the proxy header settings and ``ALLOWED_HOSTS`` by value; ``None`` for
-    a list that is not a plain list or tuple (a dynamic one: the host check must run)."""
-    allowed = settings.ALLOWED_HOSTS
-    if type(allowed) not in (list, tuple):
-        return None
-    return (
-        settings.DEBUG,
-        settings.USE_X_FORWARDED_HOST,
-        settings.USE_X_FORWARDED_PORT,
-        settings.SECURE_PROXY_SSL_HEADER,
-        *allowed,
-    )
-
-
-def _meta_name(header: str) -> str:
-    name = header.upper().replace("-", "_")
-    return name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{name}"
