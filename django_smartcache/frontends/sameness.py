@@ -138,13 +138,25 @@ def seen(urlconf: Any) -> tuple | None:
     """What the stack below answered with: those settings by value and the URL resolver
     (``clear_url_caches()`` replaces it); ``None`` for an ``ALLOWED_HOSTS`` that is not a
     plain list or tuple (a dynamic one: the host check must run every time)."""
-    if type(settings.ALLOWED_HOSTS) not in (list, tuple):
+    # LazySettings keeps each setting it handed out in its __dict__ (dropped when one is
+    # set or overridden): read there, past LazyObject's costly __getattribute__.
+    cached = settings.__dict__
+    values = [cached.get(name, _UNREAD) for name in _ALL_SETTINGS]
+    for i, value in enumerate(values):
+        if value is _UNREAD:
+            values[i] = getattr(settings, _ALL_SETTINGS[i], None)
+    if type(values[_HOSTS]) not in (list, tuple):
         return None
-    return (
-        *(getattr(settings, name, None) for name in _SETTINGS),
-        *(tuple(getattr(settings, name, ())) for name in _LIST_SETTINGS),
-        get_resolver(urlconf),
-    )
+    for i in _LISTS:
+        values[i] = tuple(values[i] or ())
+    values.append(get_resolver(urlconf))
+    return tuple(values)
+
+
+_UNREAD = object()
+_ALL_SETTINGS = (*_SETTINGS, *_LIST_SETTINGS)
+_LISTS = range(len(_SETTINGS), len(_ALL_SETTINGS))
+_HOSTS = _ALL_SETTINGS.index("ALLOWED_HOSTS")
 
 
 def meta_name(header: str) -> str:
