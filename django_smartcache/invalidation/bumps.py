@@ -21,6 +21,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 
 from ..core.breaker import breaker
 from ..core.tags import GLOBAL, Dependency, bump_tags, dependency_models
+from ..stores.base import hold_end
 from ..stores.factory import get_store
 from . import autocommit, backlog, leases, outbox
 from .sending import (
@@ -29,7 +30,6 @@ from .sending import (
     bump,
     ending,
     forget_unheld,
-    held_until_ms,
     not_held,
     on_landed,
     on_new_alias,
@@ -281,14 +281,15 @@ def hold_until_commit(tags: Iterable[str], connection: Any) -> None:
         outbox.record(connection, tags)
     else:
         current.row = outbox.record(connection, current.tags, current.row)
+    until = hold_end(HOLD_TTL)  # one end in every cache: the one its release names
     for alias in aliases():
         guard = breaker(alias)
         if not guard.allow():
             not_held(alias, current, tags)
             continue
         try:
-            get_store(alias).bump(tags, hold=HOLD_TTL)
-            current.held(held_until_ms())
+            get_store(alias).bump(tags, hold=HOLD_TTL, until=until)
+            current.held(until)
         except Exception as exc:
             not_held(alias, current, tags)
             guard.failed(exc, "invalidating")

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..conf import get_settings
 from ..core.breaker import breaker
+from ..stores.base import hold_end
 from ..stores.factory import get_store
 from . import leases, outbox
 
@@ -191,11 +192,6 @@ def retry(alias: str) -> bool:
 # again by the first request that finds the cache back, so other processes see it too.
 
 
-def held_until_ms() -> int:
-    """Read right after a hold landed: no earlier than the end the store gave it."""
-    return int((time.time() + HOLD_TTL) * 1000) + 1
-
-
 class _Missed:
     """One manual-transaction write whose hold did not reach a cache."""
 
@@ -251,10 +247,11 @@ def _hold_again(alias: str) -> None:
         for _, missed in todo:
             missed.sending = True
     for key, missed in todo:
+        until = hold_end(HOLD_TTL)
         if time.monotonic() < missed.until:
             try:
-                get_store(alias).bump(missed.tags, hold=HOLD_TTL)
-                missed.entry.held(held_until_ms())
+                get_store(alias).bump(missed.tags, hold=HOLD_TTL, until=until)
+                missed.entry.held(until)
             except Exception as exc:
                 with _lock:
                     for _, later in todo:
@@ -267,4 +264,4 @@ def _hold_again(alias: str) -> None:
         if lift:
             # The transaction ended while this hold was on its way: its own bump may have
             # landed first; one more ends the hold at once (rather than after HOLD_TTL).
-            _bump_alias(alias, missed.tags, force=True, release=held_until_ms())  # (``retry``)
+            _bump_alias(alias, missed.tags, force=True, release=until)  # (``retry``)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import random
 import secrets
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -21,6 +22,21 @@ REVOKED = "revoked"  # invalidated, offered only with STALE_ON_INVALIDATION
 # The tag ``invalidate_all()`` bumps (``core.tags`` names every tag). The stores know it
 # by name, as they know model tags (``m:``): both get a bump time (``Store.bump``).
 GLOBAL = "g"
+
+
+_hold_lock = threading.Lock()
+_last_hold_end: dict[float, int] = {}  # per hold length (the app's holds all last HOLD_TTL)
+
+
+def hold_end(hold: float) -> int:
+    """The end (epoch ms) of a hold made now for ``hold`` seconds, strictly after every end
+    this process handed out before for holds as long: a transaction's release reaches
+    exactly its own last hold, never one a later transaction of this process made, even
+    in the same millisecond (``Store.bump``)."""
+    with _hold_lock:
+        end = max(int((time.time() + hold) * 1000), _last_hold_end.get(hold, 0) + 1)
+        _last_hold_end[hold] = end
+        return end
 
 
 class ReadResult(NamedTuple):
@@ -85,7 +101,9 @@ class Store:
         """Drop one entry."""
         raise NotImplementedError
 
-    def bump(self, tags: Sequence[str], hold: float = 0.0, release: int = 0) -> None:
+    def bump(
+        self, tags: Sequence[str], hold: float = 0.0, release: int = 0, until: int = 0
+    ) -> None:
         """Give every tag a new token (one atomic step where the backend allows).
 
         Model tags (``m:...``) and the global tag also record when they were bumped
@@ -95,7 +113,9 @@ class Store:
         another write to the tag must not end a hold whose commit is not seen yet);
         ``release`` (epoch ms) ends the holds that end by then: the holding transaction's
         own bump passes the end of its last hold, so a hold set later (by a transaction
-        that wrote after it) stays.
+        that wrote after it) stays. ``until``: the hold's end (epoch ms) when the caller
+        fixed it (``hold_end``: one end for every cache, the one its release names);
+        without it, ``hold_end(hold)``.
         """
         raise NotImplementedError
 

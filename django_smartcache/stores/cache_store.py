@@ -30,6 +30,7 @@ from .base import (
     ReadResult,
     Store,
     held_until,
+    hold_end,
     is_held,
 )
 
@@ -159,7 +160,9 @@ class CacheStore(Store):
     def delete(self, key: str) -> None:
         self._cache.delete(f"{self.prefix}:e:{key}")
 
-    def bump(self, tags: Sequence[str], hold: float = 0.0, release: int = 0) -> None:
+    def bump(
+        self, tags: Sequence[str], hold: float = 0.0, release: int = 0, until: int = 0
+    ) -> None:
         if not tags:
             return
         cache = self._cache
@@ -175,13 +178,13 @@ class CacheStore(Store):
         except ValueError:  # evicted between add and incr
             cache.add(key, self.now_seed(), None)
             seq = cache.incr(key)
-        until = f"H{int((time.time() + hold) * 1000)}-" if hold else ""
+        held_to = f"H{until or hold_end(hold)}-" if hold else ""
         random = secrets.token_hex(8)
         tokens = {}
         for tag in tags:
             current = kept.get(self._tag(tag))
             still = is_held(current) and int(held_until(current)) > release
-            held = f"H{held_until(current)}-" if still else until
+            held = f"H{held_until(current)}-" if still else held_to
             tokens[self._tag(tag)] = f"{seq}-{held}{random}"
         cache.set_many(tokens, None)
         now = time.time()

@@ -58,6 +58,7 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from ..conf import get_settings
 from . import scripts, server_identity
+from .base import hold_end
 from .cluster import ClusterAccess
 from .cluster_nodes import NodeExchange
 from .redis_store import NotReplicated, _ms, _text, sum_hashes
@@ -266,7 +267,9 @@ class ClusterStore(StampedStore):
         entry_key = self.entry_key(key)
         self._exchange((self._cluster.keyslot(entry_key), [("DEL", entry_key)]))
 
-    def bump(self, tags: Sequence[str], hold: float = 0.0, release: int = 0) -> None:
+    def bump(
+        self, tags: Sequence[str], hold: float = 0.0, release: int = 0, until: int = 0
+    ) -> None:
         """``BUMP`` on the tag node, one atomic script as on a single Redis."""
         if not tags:
             return
@@ -276,7 +279,7 @@ class ClusterStore(StampedStore):
             self.now_seed(),
             repr(time.time()),
             self.tag_prefix,
-            int((time.time() + hold) * 1000) if hold else 0,
+            (until or hold_end(hold)) if hold else 0,
             int(release),  # end holds that end by then (epoch ms; 0: none)
         ]
         conf = get_settings()

@@ -20,6 +20,7 @@ from redis.exceptions import ConnectionError, NoScriptError, RedisError, Respons
 
 from ..conf import get_settings
 from . import local, scripts, server_identity
+from .base import hold_end
 from .stamped import StampedStore
 
 
@@ -257,7 +258,9 @@ class RedisStore(StampedStore):
     def delete(self, key: str) -> None:
         self._client.get_client(write=True).delete(self.entry_key(key))
 
-    def bump(self, tags: Sequence[str], hold: float = 0.0, release: int = 0) -> None:
+    def bump(
+        self, tags: Sequence[str], hold: float = 0.0, release: int = 0, until: int = 0
+    ) -> None:
         if not tags:
             return
         keys = [
@@ -270,7 +273,7 @@ class RedisStore(StampedStore):
             self.now_seed(),
             repr(time.time()),
             self.tag_prefix,
-            int((time.time() + hold) * 1000) if hold else 0,
+            (until or hold_end(hold)) if hold else 0,
             int(release),  # end holds that end by then (epoch ms; 0: none)
         ]
         replicas = get_settings().WAIT_REPLICAS

@@ -80,10 +80,10 @@ def test_a_failed_hold_leaves_no_trace_once_a_probe_closed_the_breaker(shop, mon
 
     blips = [RedisConnectionError("blip during the hold")]  # one
 
-    def bump(tags, hold=0.0, release=False):
+    def bump(tags, hold=0.0, release=False, until=0):
         if hold and blips:
             raise blips.pop()
-        return real(tags, hold, release)
+        return real(tags, hold, release, until)
 
     monkeypatch.setattr(store, "bump", bump)
     guard = breaker.breaker("default")
@@ -128,11 +128,11 @@ def test_a_hold_sent_again_after_the_commit_is_lifted_at_once(shop, monkeypatch)
     real = store.bump
     in_flight, go_on = threading.Event(), threading.Event()
 
-    def bump(tags, hold=0.0, release=False):
+    def bump(tags, hold=0.0, release=False, until=0):
         if hold and threading.current_thread() is not threading.main_thread():
             in_flight.set()  # the re-sent hold, before it reaches Redis
             assert go_on.wait(10)
-        return real(tags, hold, release)
+        return real(tags, hold, release, until)
 
     monkeypatch.setattr(store, "bump", bump)
     guard = breaker.breaker("default")

@@ -44,13 +44,13 @@ def test_two_concurrent_re_holds_lift_the_hold_of_an_open_transaction(shop, monk
     both = threading.Barrier(2, timeout=10)
     plain_in_threads: list = []
 
-    def bump(tags, hold=0.0, release=False):
+    def bump(tags, hold=0.0, release=False, until=0):
         if threading.current_thread() is not threading.main_thread():
             if hold:
                 both.wait()  # 3. both re-holds have taken their snapshot
             else:
                 plain_in_threads.append((threading.current_thread().name, list(tags)))
-        return real(tags, hold, release)
+        return real(tags, hold, release, until)
 
     monkeypatch.setattr(store, "bump", bump)
     guard = breaker.breaker("default")

@@ -42,10 +42,10 @@ def test_a_re_hold_landing_after_the_commit_bump_stays_for_hold_ttl(shop, monkey
     committed_bump, p_checked = threading.Event(), threading.Event()
     p_ident: set[int] = set()
 
-    def bump(tags, hold=0.0, release=False):
+    def bump(tags, hold=0.0, release=False, until=0):
         if hold and threading.get_ident() in p_ident:
             assert committed_bump.wait(10)  # 4. P's hold reaches Redis after T's bump
-        real(tags, hold, release)
+        real(tags, hold, release, until)
         if not hold and threading.current_thread() is threading.main_thread():
             committed_bump.set()
 
