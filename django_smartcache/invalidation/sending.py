@@ -124,22 +124,30 @@ def _bump_alias(alias: str, tags: Iterable[str], *, force: bool = False, release
     # was in flight: this one did not cover it); those stay for the retry.
     with _lock:
         sent = dict(_pending.get(alias, {}))
-        # A pending release makes the whole bump release up to it (holds of the same tags
-        # that end by then, other transactions' too: docs, "Manual transactions").
-        releasing = _releasing.get(alias, {})
-        release = max([release, *(releasing[t] for t in sent.keys() & releasing.keys())])
+        releasing = dict(_releasing.get(alias, {}))
     todo = set(sent)
     todo.update(tags)
     if not todo:
         return True
+    # Each tag is released up to what was asked for it: ``release`` for ``tags``, a
+    # pending release for its own pending tags; never a release for a tag nobody held
+    # (an open transaction's hold on it would end). One bump per distinct release.
+    asked = set(tags)
+    groups: dict[int, list[str]] = {}
+    for tag in sorted(todo):
+        own = max(release if tag in asked else 0, releasing.get(tag, 0) if tag in sent else 0)
+        groups.setdefault(own, []).append(tag)
     guard = breaker(alias)
     if not force and not guard.allow():
-        keep_pending(alias, todo, release)  # the cache is being skipped: keep it for the retry
+        for own, group in groups.items():  # the cache is being skipped: kept for the retry
+            keep_pending(alias, group, own)
         return False
     try:
-        get_store(alias).bump(sorted(todo), release=release)
+        for own, group in groups.items():
+            get_store(alias).bump(group, release=own)
     except Exception as exc:
-        keep_pending(alias, todo, release)
+        for own, group in groups.items():  # what landed is bumped again: never one less
+            keep_pending(alias, group, own)
         guard.failed(exc, "invalidating")
         return False
     with _lock:
@@ -247,7 +255,9 @@ def _hold_again(alias: str) -> None:
         for _, missed in todo:
             missed.sending = True
     for key, missed in todo:
-        until = hold_end(HOLD_TTL)
+        # The end its holds got elsewhere (its release names it): a fresh, later end would
+        # make its release reach the holds other transactions made since, in every cache.
+        until = getattr(missed.entry, "release_until", 0) or hold_end(HOLD_TTL)
         if time.monotonic() < missed.until:
             try:
                 get_store(alias).bump(missed.tags, hold=HOLD_TTL, until=until)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import math
 import random
 import secrets
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -24,19 +23,13 @@ REVOKED = "revoked"  # invalidated, offered only with STALE_ON_INVALIDATION
 GLOBAL = "g"
 
 
-_hold_lock = threading.Lock()
-_last_hold_end: dict[float, int] = {}  # per hold length (the app's holds all last HOLD_TTL)
-
-
 def hold_end(hold: float) -> int:
-    """The end (epoch ms) of a hold made now for ``hold`` seconds, strictly after every end
-    this process handed out before for holds as long: a transaction's release reaches
-    exactly its own last hold, never one a later transaction of this process made, even
-    in the same millisecond (``Store.bump``)."""
-    with _hold_lock:
-        end = max(int((time.time() + hold) * 1000), _last_hold_end.get(hold, 0) + 1)
-        _last_hold_end[hold] = end
-        return end
+    """The end (epoch ms) of a hold made now for ``hold`` seconds. Computed once per hold
+    and sent to every cache (``Store.bump(until=)``): the transaction's release names
+    exactly its last one. Never moved ahead of the clock to make ends unique (a burst of
+    holds would then outrun it, and a later release reach another process's later hold):
+    two holds in the same millisecond share an end (docs: "Manual transactions")."""
+    return int((time.time() + hold) * 1000)
 
 
 class ReadResult(NamedTuple):

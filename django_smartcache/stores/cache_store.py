@@ -170,7 +170,7 @@ class CacheStore(Store):
         # Still held (and not released): held again with a new value. Not atomic with the
         # write below on these backends: a hold or a release made in between is lost (the
         # module's doc lists what these backends cannot promise).
-        kept = {} if hold else cache.get_many([self._tag(t) for t in tags])
+        kept = cache.get_many([self._tag(t) for t in tags])
         key = f"{self.prefix}:seq"
         cache.add(key, self.now_seed(), None)
         try:
@@ -178,13 +178,17 @@ class CacheStore(Store):
         except ValueError:  # evicted between add and incr
             cache.add(key, self.now_seed(), None)
             seq = cache.incr(key)
-        held_to = f"H{until or hold_end(hold)}-" if hold else ""
+        end = (until or hold_end(hold)) if hold else 0
         random = secrets.token_hex(8)
         tokens = {}
+        now_ms = time.time() * 1000
         for tag in tags:
             current = kept.get(self._tag(tag))
-            still = is_held(current) and int(held_until(current)) > release
-            held = f"H{held_until(current)}-" if still else held_to
+            current_end = int(held_until(current)) if is_held(current) else 0
+            # A hold never shortens one still on the tag (as bump.lua); a bump keeps a hold
+            # unless it releases it.
+            still = current_end > max(now_ms, end) if hold else current_end > release
+            held = f"H{current_end}-" if still else (f"H{end}-" if hold else "")
             tokens[self._tag(tag)] = f"{seq}-{held}{random}"
         cache.set_many(tokens, None)
         now = time.time()

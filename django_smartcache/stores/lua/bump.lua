@@ -8,7 +8,7 @@
 -- manual transaction's commit not yet seen) stays held, with a new value, unless the bump
 -- releases it (that transaction's own bump, up to the end of its last hold: a later
 -- transaction's hold stays); a hold creates or replaces every token with a
--- held one, without a TTL (see scripts.py).
+-- held one, without a TTL (see scripts.py), keeping a later end already there.
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[2]) end
 local s = redis.call('INCR', KEYS[1])
 local hold = ARGV[5] ~= '0'
@@ -20,7 +20,15 @@ if hold then tok = seq .. '-H' .. ARGV[5] .. '-' .. ARGV[1] end
 local skip = #ARGV[4]
 for i = 3, #KEYS do
   if hold then
-    redis.call('SET', KEYS[i], tok)
+    -- A hold never shortens one still on the tag (a hold sent again late, or from a
+    -- clock behind): that later end stays, so the release naming it still ends it.
+    local t = tok
+    local cur = redis.call('GET', KEYS[i])
+    local held = cur and tonumber(string.match(cur, '^%d+%-H(%d+)%-'))
+    if held and held > now_ms and held > tonumber(ARGV[5]) then
+      t = seq .. '-H' .. string.format('%d', held) .. '-' .. ARGV[1]
+    end
+    redis.call('SET', KEYS[i], t)
   else
     local cur = redis.call('GET', KEYS[i])
     if cur then
