@@ -150,6 +150,9 @@ def test_probe_manual_commit_without_autocommit_back_on(clean, shop):
             response = client.get("/catalog/")
             assert b"Laptop=3.00" in response.content
         finally:
+            # The request's reads opened a transaction (PostgreSQL will not switch
+            # autocommit back inside one).
+            transaction.rollback()
             transaction.set_autocommit(True)
 
 
