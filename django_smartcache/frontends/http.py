@@ -263,12 +263,15 @@ def variant_key(request: HttpRequest, base: str, headers: tuple[str, ...]) -> st
     for header in headers:
         if skip_language and header == "accept-language":
             continue
-        name = header.upper().replace("-", "_")
-        if name not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            name = "HTTP_" + name
-        value = request.META.get(name)
+        value = request.META.get(meta_name(header))
         parts.append(header if value is None else f"{header}={value}")
     return f"{base}:{_digest(chr(0).join(parts))}"
+
+
+def meta_name(header: str) -> str:
+    """The ``request.META`` key of a request header (``Accept-Language``: ``HTTP_ACCEPT_...``)."""
+    name = header.upper().replace("-", "_")
+    return name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{name}"
 
 
 def authorization(request: HttpRequest) -> str:

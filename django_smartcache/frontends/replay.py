@@ -41,9 +41,7 @@ from django.utils.deprecation import MiddlewareMixin
 
 from ..conf import get_settings
 from ..core import stats
-from ..core.breaker import breaker
-from ..invalidation.bumps import settle
-from ..invalidation.recovery import pending_ok
+from ..invalidation.recovery import may_serve
 from ..stores.factory import get_store
 from . import http, registry, sameness
 
@@ -153,9 +151,7 @@ def stats_of() -> dict[str, int]:
 def _tier_copy_is(alias: str, key: str, tags: tuple[str, ...], value: Any) -> bool:
     """Whether the local tier still serves ``value`` for ``key``: the checks of every
     local hit (``guarded_lookup`` up to ``LocalTier.get``), without reading Redis."""
-    settle()  # a manual transaction of this thread committed: its bump first
-    guard = breaker(alias)
-    if not guard.allow() or not pending_ok(alias):
+    if not may_serve(alias):
         return False
     tier = _tier(alias)
     if tier is None:
@@ -237,19 +233,19 @@ class LocalHitMiddleware(MiddlewareMixin):
             return response
         ident = request.__dict__.get(IDENT)
         conf = get_settings()
+        alias, key, tags, value, name = marked
+        if ident is None or conf.LOCAL is None or not _storable(response, value, conf.HEADER):
+            return response
         urlconf = getattr(request, "urlconf", None)  # a middleware below may set one
         seen = sameness.seen(urlconf)
-        if ident is None or conf.LOCAL is None or seen is None:
-            return response
-        alias, key, tags, value, name = marked
-        if not _storable(response, value, conf.HEADER):
+        if seen is None:
             return response
         tier = _tier(alias)
         if tier is None or not tier.holds(key, value):
             return response
         vary = tuple(
             (meta_name, request.META.get(meta_name))
-            for meta_name in sorted(sameness.meta_name(h) for h in http.vary_headers(response))
+            for meta_name in sorted(http.meta_name(h) for h in http.vary_headers(response))
             if meta_name in sameness.TRANSPORT
         )
         headers = tuple((k, v) for k, v in response.items() if k.lower() != "age")

@@ -157,8 +157,3 @@ _UNREAD = object()
 _ALL_SETTINGS = (*_SETTINGS, *_LIST_SETTINGS)
 _LISTS = range(len(_SETTINGS), len(_ALL_SETTINGS))
 _HOSTS = _ALL_SETTINGS.index("ALLOWED_HOSTS")
-
-
-def meta_name(header: str) -> str:
-    name = header.upper().replace("-", "_")
-    return name if name in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{name}"

@@ -44,10 +44,9 @@ def guarded_lookup(
     Bypass when the breaker is open, when an invalidation for ``alias`` is still
     pending, or when reading fails (which the breaker records).
     """
-    settle()  # a manual transaction of this thread committed: its bump first
-    guard = breaker(alias)
-    if not guard.allow() or not pending_ok(alias):
+    if not may_serve(alias):
         return None
+    guard = breaker(alias)
     try:
         found = lookup(get_store(alias), key, tags, wait=wait)
     except Exception as exc:
@@ -55,6 +54,13 @@ def guarded_lookup(
         return None
     guard.succeeded()
     return found
+
+
+def may_serve(alias: str) -> bool:
+    """Whether this request may serve from ``alias`` now: this thread's committed manual
+    transactions bumped first, the breaker closed, no invalidation pending."""
+    settle()  # a manual transaction of this thread committed: its bump first
+    return breaker(alias).allow() and pending_ok(alias)
 
 
 def pending_ok(alias: str) -> bool:

@@ -122,6 +122,7 @@ def _bump_alias(alias: str, tags: Iterable[str], *, force: bool = False, release
     # cache). Once it landed, only the tags it sent are removed, and only if no other
     # thread kept them again meanwhile (a bump of theirs skipped or failed while this one
     # was in flight: this one did not cover it); those stay for the retry.
+    tags = list(tags)  # read twice below
     with _lock:
         sent = dict(_pending.get(alias, {}))
         releasing = dict(_releasing.get(alias, {}))
