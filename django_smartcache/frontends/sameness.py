@@ -79,6 +79,8 @@ def identity(request: HttpRequest) -> tuple | None:
     meta = request.META
     if request.method != "GET" or meta.get("CONTENT_LENGTH") not in (None, "", "0"):
         return None
+    if meta.get("HTTP_TRANSFER_ENCODING") or _has_body(request):
+        return None  # a body is not part of the identity (a key sent in it, say)
     for name in _IDENTIFYING:  # an empty header carries nothing (Django's test client)
         if meta.get(name):
             return None
@@ -99,6 +101,18 @@ def identity(request: HttpRequest) -> tuple | None:
             return None  # a TLS client certificate may be in it
         headers.append(("scope", scope.get("type"), scope.get("scheme")))
     return (*(meta.get(name) for name in _ENVIRON), *headers)
+
+
+def _has_body(request: HttpRequest) -> bool:
+    """An ASGI request may carry a body without ``Content-Length`` (HTTP/2, chunked), and
+    Django still reads it; under WSGI it reads none then. Read here (Django keeps it for
+    the view); unreadable counts as a body."""
+    if getattr(request, "scope", None) is None:
+        return False
+    try:
+        return bool(request.body)
+    except Exception:
+        return True
 
 
 def size(value: Any) -> int:
